@@ -1,0 +1,22 @@
+"""minicnn: CNN inference in NumPy and Numba, checked number by number against PyTorch.
+
+Tensors are NumPy arrays in PyTorch's layouts: activations (N, C, H, W), conv weights (C_out, C_in, KH, KW).
+
+    import minicnn.functional as F
+    y = F.conv2d(x, w, padding=1)             # same names, arguments and results as torch.nn.functional
+    with minicnn.conv_algorithm("naive"):     # choose the conv2d kernel for a whole block of code
+        y = F.conv2d(x, w, padding=1)
+"""
+
+from minicnn import functional
+from minicnn._config import CONV_ALGORITHMS, conv_algorithm, get_conv_algorithm, set_conv_algorithm
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CONV_ALGORITHMS",
+    "conv_algorithm",
+    "functional",
+    "get_conv_algorithm",
+    "set_conv_algorithm",
+]

@@ -1,0 +1,47 @@
+"""Which conv2d algorithm runs when a call does not name one.
+
+``conv2d(..., algorithm=None)`` asks :func:`get_conv_algorithm`; ``with minicnn.conv_algorithm("im2col"):``
+changes that answer for everything inside the block (a whole model included), in this thread or task only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+
+#: Every name ``conv2d(algorithm=...)`` accepts. "auto" picks per call (see functional/conv.py).
+CONV_ALGORITHMS = ("auto", "naive", "im2col", "numba")
+
+_default_algorithm: contextvars.ContextVar[str] = contextvars.ContextVar("conv_algorithm", default="auto")
+
+
+def check_conv_algorithm(name: object) -> str:
+    """Return ``name`` if it is a known conv2d algorithm, else raise a ValueError listing the known ones."""
+    if not isinstance(name, str) or name not in CONV_ALGORITHMS:
+        raise ValueError(f"unknown conv2d algorithm {name!r}; expected one of {', '.join(CONV_ALGORITHMS)}")
+    return name
+
+
+def get_conv_algorithm() -> str:
+    """The algorithm ``conv2d`` uses when called with ``algorithm=None`` ("auto" unless changed)."""
+    return _default_algorithm.get()
+
+
+def set_conv_algorithm(name: str) -> None:
+    """Set the default conv2d algorithm for the current thread or task (prefer the context manager)."""
+    _default_algorithm.set(check_conv_algorithm(name))
+
+
+@contextlib.contextmanager
+def conv_algorithm(name: str) -> Iterator[str]:
+    """Run the block with ``name`` as the default conv2d algorithm, e.g. for a whole model::
+
+        with minicnn.conv_algorithm("im2col"):
+            logits = model(x)
+    """
+    token = _default_algorithm.set(check_conv_algorithm(name))
+    try:
+        yield name
+    finally:
+        _default_algorithm.reset(token)

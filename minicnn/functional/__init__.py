@@ -1,0 +1,29 @@
+"""The functional ops, with ``torch.nn.functional``'s names, arguments, defaults, shapes and dtypes.
+
+    import minicnn.functional as F
+
+Arrays are ``numpy.ndarray`` in float32 or float64 (kept as given), any memory layout; image tensors
+are (N, C, H, W) or unbatched (C, H, W), conv weights (C_out, C_in // groups, KH, KW).
+"""
+
+from minicnn.functional.activation import dropout, log_softmax, relu, relu6, softmax
+from minicnn.functional.conv import conv2d
+from minicnn.functional.linear import batch_norm, linear
+from minicnn.functional.padding import pad
+from minicnn.functional.pooling import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
+
+__all__ = [
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
+    "avg_pool2d",
+    "batch_norm",
+    "conv2d",
+    "dropout",
+    "linear",
+    "log_softmax",
+    "max_pool2d",
+    "pad",
+    "relu",
+    "relu6",
+    "softmax",
+]

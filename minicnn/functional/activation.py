@@ -1,0 +1,78 @@
+"""Element-wise and per-row nonlinearities: ``relu``, ``relu6``, ``softmax``, ``log_softmax``, ``dropout``."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from minicnn.functional._args import check_array, normalize_dim
+
+
+def relu(input, inplace=False):
+    """max(x, 0), element-wise (the "positive part"); NaN stays NaN. ``inplace`` overwrites ``input``.
+
+    Example:
+        >>> import numpy as np, minicnn.functional as F
+        >>> F.relu(np.array([-1.5, 0.0, 2.0]))
+        array([0., 0., 2.])
+    """
+    x = check_array(input, "relu")
+    return np.maximum(x, 0, out=x if inplace else None)
+
+
+def relu6(input, inplace=False):
+    """min(max(x, 0), 6), element-wise, as in MobileNet and EfficientNet-Lite; NaN stays NaN."""
+    x = check_array(input, "relu6")
+    return np.clip(x, 0, 6, out=x if inplace else None)
+
+
+def _softmax_dim(op, x, dim):
+    if dim is None:  # torch's deprecated implicit choice
+        warnings.warn(
+            f"Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X as an argument.",
+            UserWarning,
+            stacklevel=3,
+        )
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    return normalize_dim(dim, x.ndim)
+
+
+def softmax(input, dim=None):
+    """exp(x_i) / sum_j exp(x_j) along ``dim``, computed as exp(x_i - max) / sum_j exp(x_j - max).
+
+    Subtracting the row's maximum changes nothing mathematically and keeps exp() from overflowing, so
+    logits of 1000 give the right answer. NaN and inf behave as in torch (a +inf entry gives NaN).
+    """
+    x = check_array(input, "softmax")
+    dim = _softmax_dim("softmax", x, dim)
+    e = np.exp(x - x.max(axis=dim, keepdims=True))
+    return e / e.sum(axis=dim, keepdims=True)
+
+
+def log_softmax(input, dim=None):
+    """log(softmax(x)) along ``dim``, computed stably as (x - max) - log(sum_j exp(x_j - max))."""
+    x = check_array(input, "log_softmax")
+    dim = _softmax_dim("log_softmax", x, dim)
+    shifted = x - x.max(axis=dim, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+
+
+def dropout(input, p=0.5, training=True, inplace=False, *, rng=None):
+    """Inverted dropout: in training, zero each element with probability p and scale the rest by 1/(1-p).
+
+    The scaling keeps every element's expected value unchanged, so evaluation (``training=False``)
+    is the identity. ``rng`` is a ``numpy.random.Generator`` (or a seed) for reproducible masks.
+    """
+    x = check_array(input, "dropout")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return x if inplace else x.copy()
+    out = x if inplace else np.empty_like(x)
+    if p == 1.0:
+        out[...] = 0
+        return out
+    keep = np.random.default_rng(rng).random(x.shape) >= p  # each kept with probability 1 - p
+    np.multiply(x, keep * x.dtype.type(1.0 / (1.0 - p)), out=out)
+    return out

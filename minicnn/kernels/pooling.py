@@ -1,0 +1,120 @@
+"""Pooling: a window slides over each plane and is reduced to one number (its max or its mean).
+
+Notation as in ``minicnn/kernels/__init__.py``; pT, pL are the top and left padding. Output pixel
+(oh, ow) reads input rows ``oh*sH - pT + kh*dH`` (kh < KH) and columns ``ow*sW - pL + kw*dW`` (kw < KW);
+positions outside the input are padding and never win a max nor add to a sum.
+
+The windows are a strided *view* of the padded input (``sliding_window_view``: no copy), reduced over
+their last two axes. PyTorch's tie and NaN rules are kept: the first maximum wins a tie (scanning kh, then
+kw), a NaN always wins and the last NaN gives the index, and a window whose values are all -inf
+reports the first position inside the input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+def pool_windows(x, kernel_size, stride, padding, dilation, out_size, pad_value):
+    """View of every pooling window.
+
+    Shape:
+        x: (N, C, H, W) -> (N, C, OH, OW, KH, KW), padded with ``pad_value`` (enough on the bottom/right
+        for ceil_mode windows that hang over the edge)
+    """
+    N, C, H, W = x.shape
+    (KH, KW), (sH, sW), (pT, pL), (dH, dW), (OH, OW) = kernel_size, stride, padding, dilation, out_size
+    span_h, span_w = dH * (KH - 1) + 1, dW * (KW - 1) + 1  # window extent, dilation included
+    pB = max(0, (OH - 1) * sH + span_h - (H + pT))  # rows needed below the input
+    pR = max(0, (OW - 1) * sW + span_w - (W + pL))
+    xp = np.pad(x, ((0, 0), (0, 0), (pT, pB), (pL, pR)), constant_values=pad_value)
+    win = sliding_window_view(xp, (span_h, span_w), axis=(2, 3))  # (N, C, H', W', span_h, span_w)
+    return win[:, :, : (OH - 1) * sH + 1 : sH, : (OW - 1) * sW + 1 : sW, ::dH, ::dW]
+
+
+def max_with_index(values):
+    """Max over the last axis with PyTorch's rules: first max on ties, NaN wins, last NaN's position.
+
+    Shape: values (..., L) -> (max (...), argmax (...) as int64)
+    """
+    idx = np.argmax(values, axis=-1)  # NumPy: first max, or first NaN
+    best = np.take_along_axis(values, idx[..., None], axis=-1)[..., 0]
+    nan = np.isnan(best)
+    if nan.any():
+        L = values.shape[-1]
+        last_nan = L - 1 - np.argmax(np.isnan(values[nan][..., ::-1]), axis=-1)
+        idx[nan] = last_nan
+    return best, idx.astype(np.int64)
+
+
+def max_pool2d_kernel(x, kernel_size, stride, padding, dilation, out_size, return_indices):
+    """Max pooling over (N, C, H, W) -> (N, C, OH, OW), and flat per-plane indices ``h*W + w`` if asked."""
+    N, C, H, W = x.shape
+    win = pool_windows(x, kernel_size, stride, padding, dilation, out_size, -np.inf)
+    if not return_indices:
+        return win.max(axis=(-2, -1)), None
+    (KH, KW), (sH, sW), (pT, pL), (dH, dW), (OH, OW) = kernel_size, stride, padding, dilation, out_size
+    out, k = max_with_index(win.reshape(N, C, OH, OW, KH * KW))
+    h = np.arange(OH)[:, None] * sH - pT + (k // KW) * dH  # (N, C, OH, OW) input row of the max
+    w = np.arange(OW)[None, :] * sW - pL + (k % KW) * dW
+    # A window with only -inf (and padding) reports its first position inside the input, like torch.
+    h0 = _first_inside(np.arange(OH) * sH - pT, dH)[:, None]
+    w0 = _first_inside(np.arange(OW) * sW - pL, dW)[None, :]
+    all_neg_inf = out == -np.inf
+    h, w = np.where(all_neg_inf, h0, h), np.where(all_neg_inf, w0, w)
+    return out, (h * W + w).astype(np.int64)
+
+
+def _first_inside(start, dilation):
+    """First tap position >= 0 of windows that start at ``start`` (may be negative) with this dilation."""
+    return np.where(start < 0, start + (-start + dilation - 1) // dilation * dilation, start)
+
+
+def avg_pool_divisors(size, kernel, stride, pad, out_len, count_include_pad):
+    """How many elements each output position divides by, along one axis (torch's rule).
+
+    A window is clipped to the padded input [-pad, size + pad) when padding counts, to [0, size) when not.
+    """
+    start = np.arange(out_len) * stride - pad
+    end = np.minimum(start + kernel, size + pad)
+    if count_include_pad:
+        return end - start
+    return np.minimum(end, size) - np.maximum(start, 0)
+
+
+def avg_pool2d_kernel(x, kernel_size, stride, padding, out_size, ceil_mode, count_include_pad, divisor):
+    """Average pooling over (N, C, H, W) -> (N, C, OH, OW); ``divisor`` overrides the count if not None."""
+    _, _, H, W = x.shape
+    win = pool_windows(x, kernel_size, stride, padding, (1, 1), out_size, 0)
+    total = win.sum(axis=(-2, -1))  # zeros from the padding add nothing
+    if divisor is None:
+        dh = avg_pool_divisors(H, kernel_size[0], stride[0], padding[0], out_size[0], count_include_pad)
+        dw = avg_pool_divisors(W, kernel_size[1], stride[1], padding[1], out_size[1], count_include_pad)
+        divisor = (dh[:, None] * dw[None, :]).astype(x.dtype)  # (OH, OW)
+    return (total / np.asarray(divisor, dtype=x.dtype)).astype(x.dtype, copy=False)
+
+
+def adaptive_bounds(in_len, out_len):
+    """Window [start, end) of each output position: start = floor(i*in/out), end = ceil((i+1)*in/out)."""
+    i = np.arange(out_len)
+    return (i * in_len) // out_len, -((-(i + 1) * in_len) // out_len)
+
+
+def adaptive_pool2d_kernel(x, out_size, mode):
+    """Adaptive average or max pooling (N, C, H, W) -> (N, C, OH, OW), with flat indices for max."""
+    N, C, H, W = x.shape
+    OH, OW = out_size
+    (hs, he), (ws, we) = adaptive_bounds(H, OH), adaptive_bounds(W, OW)
+    out = np.empty((N, C, OH, OW), dtype=x.dtype)
+    idx = np.empty((N, C, OH, OW), dtype=np.int64) if mode == "max" else None
+    for oh in range(OH):
+        for ow in range(OW):
+            window = x[:, :, hs[oh] : he[oh], ws[ow] : we[ow]]  # (N, C, h, w)
+            if mode == "avg":
+                out[:, :, oh, ow] = window.mean(axis=(2, 3))
+            else:
+                w_len = we[ow] - ws[ow]
+                out[:, :, oh, ow], k = max_with_index(window.reshape(N, C, -1))
+                idx[:, :, oh, ow] = (hs[oh] + k // w_len) * W + ws[ow] + k % w_len
+    return out, idx
