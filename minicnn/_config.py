@@ -37,8 +37,8 @@ def set_conv_algorithm(name: str) -> None:
 def conv_algorithm(name: str) -> Iterator[str]:
     """Run the block with ``name`` as the default conv2d algorithm, e.g. for a whole model::
 
-        with minicnn.conv_algorithm("im2col"):
-            logits = model(x)
+    with minicnn.conv_algorithm("im2col"):
+        logits = model(x)
     """
     token = _default_algorithm.set(check_conv_algorithm(name))
     try:

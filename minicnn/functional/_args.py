@@ -6,6 +6,7 @@ Errors are ``TypeError`` for a wrong kind of argument (not an array, an integer 
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
@@ -34,9 +35,7 @@ def check_same_dtype(op: str, input: np.ndarray, **others: np.ndarray | None) ->
     """Every array in ``others`` must have ``input``'s dtype (torch refuses to mix float and double)."""
     for name, arr in others.items():
         if arr is not None and arr.dtype != input.dtype:
-            raise TypeError(
-                f"{op}(): input dtype ({input.dtype}) and {name} dtype ({arr.dtype}) should be the same"
-            )
+            raise TypeError(f"{op}(): input dtype ({input.dtype}) and {name} dtype ({arr.dtype}) should be the same")
 
 
 def as_batched(x: np.ndarray, op: str, allow_empty_batch: bool = True) -> tuple[np.ndarray, bool]:
@@ -67,3 +66,14 @@ def normalize_dim(dim: int, ndim: int) -> int:
     if not is_int(dim) or not lo <= dim <= hi:
         raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})")
     return dim % max(ndim, 1)
+
+
+def silent_ieee(fn):
+    """Let NaN and inf flow through ``fn`` silently, as they do in torch (no NumPy RuntimeWarnings)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            return fn(*args, **kwargs)
+
+    return wrapper

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from minicnn.functional._args import check_array, normalize_dim
+from minicnn.functional._args import check_array, normalize_dim, silent_ieee
 
 
 def relu(input, inplace=False):
@@ -38,6 +38,7 @@ def _softmax_dim(op, x, dim):
     return normalize_dim(dim, x.ndim)
 
 
+@silent_ieee
 def softmax(input, dim=None):
     """exp(x_i) / sum_j exp(x_j) along ``dim``, computed as exp(x_i - max) / sum_j exp(x_j - max).
 
@@ -50,6 +51,7 @@ def softmax(input, dim=None):
     return e / e.sum(axis=dim, keepdims=True)
 
 
+@silent_ieee
 def log_softmax(input, dim=None):
     """log(softmax(x)) along ``dim``, computed stably as (x - max) - log(sum_j exp(x_j - max))."""
     x = check_array(input, "log_softmax")
@@ -58,6 +60,7 @@ def log_softmax(input, dim=None):
     return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
 
 
+@silent_ieee
 def dropout(input, p=0.5, training=True, inplace=False, *, rng=None):
     """Inverted dropout: in training, zero each element with probability p and scale the rest by 1/(1-p).
 

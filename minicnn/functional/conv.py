@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from minicnn._config import check_conv_algorithm, get_conv_algorithm
-from minicnn.functional._args import as_batched, check_array, check_same_dtype, is_int, pair, shape_str
+from minicnn.functional._args import (
+    as_batched,
+    check_array,
+    check_same_dtype,
+    is_int,
+    pair,
+    shape_str,
+    silent_ieee,
+)
 from minicnn.kernels.conv_im2col import conv2d_im2col
 from minicnn.kernels.conv_naive import conv2d_naive
 
@@ -19,6 +27,7 @@ def _conv2d_numba(*args):
 KERNELS = {"naive": conv2d_naive, "im2col": conv2d_im2col, "numba": _conv2d_numba}
 
 
+@silent_ieee
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, algorithm=None):
     r"""2-D convolution (cross-correlation) over a batch of multi-channel images, as ``torch.nn.functional.conv2d``.
 

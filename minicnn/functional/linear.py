@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from minicnn.functional._args import check_array, check_same_dtype, shape_str
+from minicnn.functional._args import check_array, check_same_dtype, shape_str, silent_ieee
 
 
+@silent_ieee
 def linear(input, weight, bias=None):
     """y = x W^T + b, as ``torch.nn.functional.linear``.
 
@@ -23,7 +24,8 @@ def linear(input, weight, bias=None):
         rows = int(np.prod(x.shape[:-1])) if x.ndim > 1 else 1
         raise ValueError(
             f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1] if x.ndim else 0} and "
-            f"{'x'.join(str(s) for s in weight.shape[::-1])}): input {shape_str(x.shape)}, weight {shape_str(weight.shape)}"
+            f"{'x'.join(str(s) for s in weight.shape[::-1])}): "
+            f"input {shape_str(x.shape)}, weight {shape_str(weight.shape)}"
         )
     out = x @ weight.T  # (*, in) @ (in, out) -> (*, out)
     if bias is not None:
@@ -31,6 +33,7 @@ def linear(input, weight, bias=None):
     return out
 
 
+@silent_ieee
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
     """Batch normalization per channel (axis 1), as ``torch.nn.functional.batch_norm``.
 
@@ -47,7 +50,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if x.ndim < 2:
         raise ValueError(f"batch_norm expects input of shape (N, C) or (N, C, *), got {shape_str(x.shape)}")
     C = x.shape[1]
-    for name, arr in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+    for name, arr in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
         if arr is not None:
             check_same_dtype(op, x, **{name: check_array(arr, op, name)})
             if arr.shape != (C,):
@@ -57,7 +65,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if training:
         count = x.size // max(C, 1)
         if count <= 1:
-            raise ValueError(f"Expected more than 1 value per channel when training, got input size {shape_str(x.shape)}")
+            raise ValueError(
+                f"Expected more than 1 value per channel when training, got input size {shape_str(x.shape)}"
+            )
         mean, var = x.mean(axis=axes), x.var(axis=axes)
         if running_mean is not None:
             running_mean *= 1 - momentum

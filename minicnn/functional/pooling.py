@@ -6,7 +6,7 @@ Checks and output sizes follow PyTorch (``aten/src/ATen/native/Pool.h``); the wi
 
 from __future__ import annotations
 
-from minicnn.functional._args import as_batched, check_array, is_int, pair, shape_str
+from minicnn.functional._args import as_batched, check_array, is_int, pair, shape_str, silent_ieee
 from minicnn.kernels.pooling import adaptive_pool2d_kernel, avg_pool2d_kernel, max_pool2d_kernel
 
 
@@ -58,6 +58,7 @@ def _pool_args(op, input, kernel_size, stride, padding, dilation, ceil_mode):
     return x, unbatched, k, s, p, d, out
 
 
+@silent_ieee
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """2-D max pooling, as ``torch.nn.functional.max_pool2d``: the largest value of each window.
 
@@ -77,13 +78,16 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         array([[ 5.,  7.],
                [13., 15.]])
     """
-    x, unbatched, k, s, p, d, out_size = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    x, unbatched, k, s, p, d, out_size = _pool_args(
+        "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode
+    )
     out, idx = max_pool2d_kernel(x, k, s, p, d, out_size, return_indices)
     if unbatched:
         out, idx = out[0], (None if idx is None else idx[0])
     return (out, idx) if return_indices else out
 
 
+@silent_ieee
 def avg_pool2d(
     input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
 ):
@@ -119,12 +123,11 @@ def _adaptive_args(op, input, output_size):
         raise TypeError(f"{op}(): output_size must be an int or a pair of ints or None, got {output_size!r}")
     size = tuple(n if o is None else o for o, n in zip(output_size, x.shape[2:]))
     if not all(is_int(o) for o in size) or min(size) < 0:
-        raise ValueError(
-            f"{op}: elements of output_size must be greater than or equal to 0 but received {output_size}"
-        )
+        raise ValueError(f"{op}: elements of output_size must be greater than or equal to 0 but received {output_size}")
     return x, unbatched, size
 
 
+@silent_ieee
 def adaptive_avg_pool2d(input, output_size):
     """Average pooling to a fixed output size, as ``torch.nn.functional.adaptive_avg_pool2d``.
 
@@ -141,6 +144,7 @@ def adaptive_avg_pool2d(input, output_size):
     return out[0] if unbatched else out
 
 
+@silent_ieee
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Max pooling to a fixed output size, as ``torch.nn.functional.adaptive_max_pool2d``.
 

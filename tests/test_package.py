@@ -1,0 +1,94 @@
+"""The package around the ops: no torch needed, Numba's disk cache, the comparison helper, doctests."""
+
+import doctest
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minicnn.testing
+from minicnn.testing import assert_close, normalized_max_error
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_python(code, env=None):
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env={**os.environ, **(env or {})}
+    )
+
+
+def test_minicnn_runs_without_torch():
+    """minicnn never imports torch: with torch made unimportable, every op still runs."""
+    code = """
+import sys
+sys.modules["torch"] = None  # any 'import torch' now raises ImportError
+import numpy as np, minicnn, minicnn.functional as F
+x = np.ones((1, 3, 8, 8), np.float32)
+for a in minicnn.CONV_ALGORITHMS:
+    y = F.conv2d(x, np.ones((2, 3, 3, 3), np.float32), padding=1, algorithm=a)
+y = F.softmax(F.linear(F.max_pool2d(F.relu(y), 2).reshape(1, -1), np.ones((5, 32), np.float32)), dim=1)
+assert "torch" not in [m.split(".")[0] for m in sys.modules if sys.modules[m] is not None]
+print(y.shape)
+"""
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(1, 5)"
+
+
+def test_numba_kernels_are_compiled_once_and_cached_on_disk(tmp_path):
+    """A second process loads the compiled conv2d kernel from the cache directory instead of compiling."""
+    code = """
+import json, numpy as np, minicnn.functional as F
+from minicnn.kernels.conv_numba import _conv2d_planes
+F.conv2d(np.ones((1, 2, 5, 5), np.float32), np.ones((3, 2, 3, 3), np.float32), algorithm="numba")
+print(json.dumps({"hits": sum(_conv2d_planes.stats.cache_hits.values()),
+                  "misses": sum(_conv2d_planes.stats.cache_misses.values())}))
+"""
+    env = {"NUMBA_CACHE_DIR": str(tmp_path)}
+    first, second = run_python(code, env), run_python(code, env)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    first, second = json.loads(first.stdout), json.loads(second.stdout)
+    assert first == {"hits": 0, "misses": 1}  # compiled, then written to tmp_path
+    assert second == {"hits": 1, "misses": 0}  # loaded from tmp_path
+    assert any(tmp_path.rglob("*.nbi")), "no cache index written"
+
+
+def test_assert_close_fails_when_it_should():
+    ref = np.array([1.0, -2.0, 4.0])
+    assert assert_close(ref.astype(np.float32), ref, kind="exact", dtype=np.float32) == 0.0
+    with pytest.raises(AssertionError, match="shape"):
+        assert_close(ref[:2], ref, kind="exact")
+    with pytest.raises(AssertionError, match="dtype float64 != expected float32"):
+        assert_close(ref, ref, kind="exact", dtype=np.float32)
+    with pytest.raises(AssertionError, match="normalized max error 0.25 > tolerance"):
+        assert_close(ref + [0, 0, 1], ref, kind="reduction")
+    with pytest.raises(AssertionError, match="NaN pattern differs"):
+        assert_close(np.array([np.nan, -2, 4]), ref, kind="reduction")
+    with pytest.raises(AssertionError, match=r"\+inf pattern differs"):
+        assert_close(np.array([1, -2, np.inf]), np.array([1, -2, -np.inf]), kind="reduction")
+    with pytest.raises(AssertionError, match="integer values differ"):
+        assert_close(np.array([1, 2]), np.array([1, 3]), kind="exact")
+    # the scale argument: an error of 1e-3 is large next to outputs of 1, small next to terms of 1e4
+    assert normalized_max_error([1.001], [1.0]) == pytest.approx(1e-3)
+    assert normalized_max_error([1.001], [1.0], scale=1e4) == pytest.approx(1e-7)
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["minicnn.functional.conv", "minicnn.functional.pooling", "minicnn.functional.activation", "minicnn._config"],
+)
+def test_docstring_examples_run(module):
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+
+
+def test_every_tolerance_has_both_dtypes():
+    tables = minicnn.testing.TOLERANCES
+    assert set(tables["float32"]) == set(tables["float64"])
+    assert all(tables["float64"][k] <= tables["float32"][k] for k in tables["float32"])
