@@ -60,6 +60,7 @@ CASES = [
     ("pad", (np.zeros((1, 1, 3, 3), np.float32), (1, 2, 3)), {}, ValueError, "Padding length must be divisible by 2"),
     ("pad", (np.zeros((3, 3), np.float32), (1, 1, 1, 1, 1, 1)), {}, ValueError, "padding length 6 and input of dimension 2"),
     ("pad", (np.zeros((1, 1, 3, 3), np.float32), (-2, -2)), {}, ValueError, "negative size"),
+    ("pad", (np.zeros((1, 2, 1, 1), np.float32), (0, 0, 0, 0, -1, -1)), {"mode": "replicate"}, ValueError, "must be >= 1"),
     ("pad", (np.zeros((3, 3), np.float32), (1, 1, 1, 1)), {"mode": "reflect"}, ValueError, "Padding size 4 is not supported for 2D input"),
     ("pad", (np.zeros((1, 1, 3, 3), np.float32), (1, 1)), {"mode": "wrap"}, ValueError, "Unrecognised padding mode 'wrap'"),
     ("pad", (np.zeros((1, 1, 3, 3), np.float32), (1, 1)), {"mode": "reflect", "value": 1.0}, ValueError, "doesn't take in value"),

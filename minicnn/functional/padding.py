@@ -55,16 +55,24 @@ def _pad_axis(x, axis, before, after, mode, value, in_shape):
         raise ValueError(
             f"pad ({before}, {after}) would give dimension {axis} of input {shape_str(in_shape)} a negative size"
         )
+    if mode != "constant" and size + before + after < 1:
+        raise ValueError(
+            f"pad ({before}, {after}) in {mode} mode would leave dimension {axis} of input {shape_str(in_shape)} "
+            "empty; the output must be >= 1 in every padded dimension"
+        )
     if mode == "constant":
         x = _crop(x, axis, before, after)
         widths = [(0, 0)] * x.ndim
         widths[axis] = (max(before, 0), max(after, 0))
         return np.pad(x, widths, constant_values=value)
     if mode == "circular":
-        if before > size or after > size:
-            raise ValueError("Padding value causes wrapping around more than once.")
         x = _crop(x, axis, before, after)  # torch crops first, then wraps what is left
         n = x.shape[axis]
+        if before > n or after > n:
+            raise ValueError(
+                f"Padding value causes wrapping around more than once: pad ({before}, {after}) on dimension "
+                f"{axis} of size {n} (after cropping) of input {shape_str(in_shape)}"
+            )
         src = np.arange(-max(before, 0), n + max(after, 0)) % max(n, 1)
         return np.take(x, src, axis=axis)
     src = np.arange(-before, size + after)  # output position -> source position, before clamping
