@@ -1,0 +1,293 @@
+"""Read a PyTorch checkpoint (``torch.save`` of a state dict) into NumPy arrays, without torch.
+
+Two formats exist. The **zip** format (torch >= 1.6, the default): a zip archive ``NAME/data.pkl`` (the
+pickle), ``NAME/data/0``, ``NAME/data/1``, ... (each storage's raw bytes, stored uncompressed),
+``NAME/byteorder``. The **legacy** format (``_use_new_zipfile_serialization=False``, and every file
+written before 2020): five things in a row in one file: a pickle of a magic number, one of the protocol
+version, one of system information (byte order), the state dict's pickle, a pickle listing the storage
+keys, then for each key an 8-byte element count and the storage's raw bytes.
+
+Either way the pickle describes tensors as views (offset, size, stride) into storages. This module finds
+each storage's bytes in the file, checks every view against them, and returns arrays that are memory-
+mapped views of the file where the dtype allows (copy-on-write: writable, the file is never changed), so a
+528 MB checkpoint is not read into memory up front nor held twice.
+"""
+
+from __future__ import annotations
+
+import struct
+import tarfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from minicnn.checkpoint.errors import CheckpointError
+from minicnn.checkpoint.unpickler import StorageRef, TensorRecord, safe_load
+
+LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+MAX_DIMS = 32
+
+
+def load_checkpoint(path) -> dict[str, np.ndarray]:
+    """Load a checkpoint written by ``torch.save(model.state_dict(), path)``, safely and without torch.
+
+    Returns ``{name: array}`` in the file's order. float32, float64, float16, int64, int32, int16, int8,
+    uint8 and bool keep their dtype; bfloat16 becomes float32. A file holding ``{"state_dict": {...}, ...}``
+    (a training checkpoint) gives its state dict.
+
+    Raises:
+        FileNotFoundError: no such file.
+        UnsafeCheckpointError: the pickle asks for anything a state dict does not need (nothing is run).
+        CheckpointError: anything else wrong with the file (truncated, inconsistent, not a checkpoint).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such checkpoint file: {path}")
+    size = path.stat().st_size
+    if size == 0:
+        raise CheckpointError(f"{path} is empty")
+    if zipfile.is_zipfile(path):
+        root, storages = _read_zip(path)
+    elif _is_tar(path):
+        raise CheckpointError(
+            f"{path} is in PyTorch's tar format (torch < 0.1.10), which minicnn does not read: load it with "
+            "an old torch and save it again with torch.save(model.state_dict(), path)"
+        )
+    else:
+        root, storages = _read_legacy(path)
+    return _state_dict(root, storages, path)
+
+
+def _is_tar(path) -> bool:
+    try:
+        return tarfile.is_tarfile(path)
+    except Exception:
+        return False
+
+
+# ---------------------------------------------------------------------------------------------- zip format
+
+
+def _read_zip(path):
+    try:
+        zf = zipfile.ZipFile(path)
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        raise CheckpointError(f"{path} is a damaged zip archive ({e})") from None
+    names = {i.filename: i for i in infos}
+    if any(n.endswith("/constants.pkl") or "/code/" in n for n in names):
+        raise CheckpointError(
+            f"{path} is a TorchScript archive (torch.jit.save), not a state dict: load it with torch.jit.load "
+            "and save model.state_dict() with torch.save"
+        )
+    pickles = [n for n in names if n.count("/") == 1 and n.endswith("/data.pkl")]
+    if len(pickles) != 1:
+        raise CheckpointError(f"{path} is a zip archive but not a PyTorch checkpoint (no NAME/data.pkl record)")
+    prefix = pickles[0][: -len("data.pkl")]
+    byteorder = "little"
+    if prefix + "byteorder" in names:
+        byteorder = _read_record(zf, names[prefix + "byteorder"], path, limit=16).decode("ascii", "replace")
+        if byteorder not in ("little", "big"):
+            raise CheckpointError(f"{path}: unknown byte order {byteorder!r}")
+    pkl = _read_record(zf, names[pickles[0]], path, limit=64 << 20)
+    root = safe_load(pkl, f"{path}: {pickles[0]}")
+    zf.close()
+    file_size = path.stat().st_size
+
+    def locate(ref: StorageRef):
+        info = names.get(f"{prefix}data/{ref.key}")
+        if info is None:
+            raise CheckpointError(f"{path}: storage {ref.key!r} has no data record")
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise CheckpointError(f"{path}: storage {ref.key!r} is compressed; torch.save never compresses")
+        with open(path, "rb") as f:
+            return _data_offset(f, info, file_size, path), info.file_size
+
+    return root, _Storages(path, byteorder, locate)
+
+
+def _read_record(zf, info, path, limit):
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise CheckpointError(f"{path}: record {info.filename} is compressed; torch.save never compresses")
+    if info.file_size > limit:
+        raise CheckpointError(f"{path}: record {info.filename} is implausibly large ({info.file_size} bytes)")
+    try:
+        return zf.read(info)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        raise CheckpointError(f"{path}: cannot read {info.filename} ({e})") from None
+
+
+def _data_offset(f, info, file_size, path) -> int:
+    """Where a stored record's bytes start: after its local header (30 bytes, the name, the extra field)."""
+    f.seek(info.header_offset)
+    header = f.read(30)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        raise CheckpointError(f"{path}: damaged zip entry {info.filename}")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    start = info.header_offset + 30 + name_len + extra_len
+    if info.compress_size != info.file_size or start + info.file_size > file_size:
+        raise CheckpointError(f"{path}: zip entry {info.filename} claims more bytes than the file holds")
+    return start
+
+
+# ------------------------------------------------------------------------------------------- legacy format
+
+
+def _read_legacy(path):
+    with open(path, "rb") as f:
+        what = f"{path}"
+        magic = safe_load(f, what, legacy=True)
+        if magic != LEGACY_MAGIC:
+            raise CheckpointError(f"{path} is not a PyTorch checkpoint (neither a zip archive nor the legacy format)")
+        protocol = safe_load(f, what, legacy=True)
+        if protocol != 1001:
+            raise CheckpointError(f"{path}: unsupported legacy protocol version {protocol!r}")
+        info = safe_load(f, what, legacy=True)
+        little = info.get("little_endian", True) if isinstance(info, dict) else True
+        root = safe_load(f, f"{path} (state dict pickle)", legacy=True)
+        keys = safe_load(f, f"{path} (storage key list)", legacy=True)
+        if not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
+            raise CheckpointError(f"{path}: malformed storage key list")
+        file_size = f.seek(0, 2)
+        f.seek(0)
+        offsets = {}
+        pos = _pickles_end(path)
+        for key in keys:  # each storage: its element count (int64), then its bytes
+            f.seek(pos)
+            head = f.read(8)
+            if len(head) != 8:
+                raise CheckpointError(f"{path} is truncated: storage {key!r} is missing")
+            numel = struct.unpack("<q" if little else ">q", head)[0]
+            offsets[key] = (pos + 8, numel)
+            pos += 8
+            if numel < 0:
+                raise CheckpointError(f"{path}: storage {key!r} declares a negative size")
+            pos += numel * _element_size(root, key)
+            if pos > file_size:
+                raise CheckpointError(f"{path} is truncated: storage {key!r} needs bytes past the end of the file")
+
+    def locate(ref: StorageRef):
+        if ref.key not in offsets:
+            raise CheckpointError(f"{path}: storage {ref.key!r} is not in the storage key list")
+        start, numel = offsets[ref.key]
+        return start, numel * _ITEMSIZE[ref.dtype]
+
+    return root, _Storages(path, "little" if little else "big", locate)
+
+
+def _pickles_end(path) -> int:
+    """Byte offset just after the fifth pickle (the storage key list) of a legacy file."""
+    with open(path, "rb") as f:
+        for _ in range(5):
+            safe_load(f, f"{path}", legacy=True)
+        return f.tell()
+
+
+def _element_size(root, key) -> int:
+    """Bytes per element of storage ``key``, from the tensors in the state dict that use it."""
+    for rec in _records(root):
+        ref = rec.storage
+        if ref.key == key or (ref.view and ref.view[0] == key):
+            return _ITEMSIZE[ref.dtype]
+    return 1  # a storage no tensor uses: its bytes are skipped
+
+
+# ---------------------------------------------------------------------------------- storages and tensors
+
+_ITEMSIZE = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4, "int16": 2,
+             "int8": 1, "uint8": 1, "bool": 1}  # fmt: skip
+
+
+class _Storages:
+    """Maps each storage to a 1-D array over its bytes (memory-mapped), checking its declared size."""
+
+    def __init__(self, path, byteorder, locate):
+        self.path, self.byteorder, self.locate, self.cache = path, byteorder, locate, {}
+
+    def array(self, ref: StorageRef) -> np.ndarray:
+        if ref.key not in self.cache:
+            start, nbytes = self.locate(ref)
+            itemsize = _ITEMSIZE[ref.dtype]
+            if nbytes != ref.numel * itemsize:
+                raise CheckpointError(
+                    f"{self.path}: storage {ref.key!r} declares {ref.numel} {ref.dtype} elements "
+                    f"({ref.numel * itemsize} bytes) but holds {nbytes} bytes"
+                )
+            raw_dtype = "uint16" if ref.dtype == "bfloat16" else ref.dtype
+            dtype = np.dtype(raw_dtype).newbyteorder("<" if self.byteorder == "little" else ">")
+            if ref.numel == 0:
+                arr = np.empty(0, dtype)
+            else:
+                arr = np.memmap(self.path, dtype=dtype, mode="c", offset=start, shape=(ref.numel,)).view(np.ndarray)
+            self.cache[ref.key] = arr
+        arr = self.cache[ref.key]
+        if ref.view is not None:  # legacy storage views: a slice of the root storage
+            _, offset, numel = ref.view
+            if offset + numel > arr.size:
+                raise CheckpointError(f"{self.path}: a view of storage {ref.key!r} runs past its end")
+            arr = arr[offset : offset + numel]
+        return arr
+
+
+def _records(obj):
+    """Every TensorRecord in the (possibly nested) containers of a loaded pickle, without recursion."""
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, TensorRecord):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+
+
+def _tensor(rec: TensorRecord, storages: _Storages, name: str, path) -> np.ndarray:
+    """The array a TensorRecord describes: checked against its storage, then a strided view of it."""
+    size, stride, offset = rec.size, rec.stride, rec.offset
+    ok = (
+        isinstance(size, tuple)
+        and isinstance(stride, tuple)
+        and len(size) == len(stride) <= MAX_DIMS
+        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (*size, *stride, offset))
+    )
+    if not ok:
+        raise CheckpointError(f"{path}: tensor {name!r} has a malformed size, stride or offset")
+    storage = storages.array(rec.storage)
+    numel = 1
+    for s in size:
+        numel *= s
+    if numel == 0:
+        out = np.empty(size, storage.dtype)
+    else:
+        last = offset + sum((s - 1) * st for s, st in zip(size, stride))  # the largest element index it reads
+        if last >= storage.size:
+            raise CheckpointError(
+                f"{path}: tensor {name!r} (size {list(size)}, stride {list(stride)}, offset {offset}) reads past "
+                f"the end of its storage of {storage.size} elements"
+            )
+        item = storage.itemsize
+        out = np.lib.stride_tricks.as_strided(
+            storage[offset:], shape=size, strides=tuple(st * item for st in stride), writeable=True
+        )
+    if rec.storage.dtype == "bfloat16":  # the top 16 bits of a float32
+        out = (out.astype(np.uint32) << 16).view(np.float32)
+    if not out.dtype.isnative:
+        out = out.astype(out.dtype.newbyteorder("="))
+    return out
+
+
+def _state_dict(root, storages, path) -> dict[str, np.ndarray]:
+    if isinstance(root, dict) and "state_dict" in root and isinstance(root["state_dict"], dict):
+        root = root["state_dict"]
+    if not isinstance(root, dict):
+        raise CheckpointError(f"{path} holds a {type(root).__name__}, not a state dict")
+    out = {}
+    for name, value in root.items():
+        if not isinstance(name, str):
+            raise CheckpointError(f"{path}: state dict key {name!r} is not a string")
+        if not isinstance(value, TensorRecord):
+            raise CheckpointError(f"{path}: state dict entry {name!r} is a {type(value).__name__}, not a tensor")
+        out[name] = _tensor(value, storages, name, path)
+    return out

@@ -1,0 +1,163 @@
+"""A pickle reader that only understands what a PyTorch state dict needs, and refuses everything else.
+
+A checkpoint is a pickle, and unpickling can import and call anything: ``pickle.load`` on a downloaded file
+runs whatever code its author wanted. This reader is safe by construction:
+
+- ``find_class`` (the GLOBAL, STACK_GLOBAL, INST and OBJ opcodes, and the extension registry) answers only
+  the names below, each mapped to minicnn's own harmless stand-in; any other name raises
+  ``UnsafeCheckpointError`` naming it, before anything is imported.
+- REDUCE, NEWOBJ and BUILD therefore only ever call those stand-ins, and BUILD may only set attributes
+  from a dict on an ``OrderedDict`` (torch stores the state dict's ``_metadata`` that way).
+- ``persistent_load`` only accepts torch's storage records: ``("storage", type, key, location, numel)``.
+- It is NumPy-free and torch-free: tensors come out as ``TensorRecord``s (storage, offset, size, stride),
+  checked and turned into arrays by ``minicnn.checkpoint.reader``.
+
+Any other failure while reading (truncated data, a bad opcode, a stand-in called with wrong arguments)
+becomes a ``CheckpointError``. It never falls back to ``pickle.load``.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import pickle
+from dataclasses import dataclass
+
+from minicnn.checkpoint.errors import CheckpointError, UnsafeCheckpointError
+
+#: torch's storage classes and the NumPy dtype name of their elements ("bfloat16" has no NumPy dtype).
+STORAGE_TYPES = {
+    "FloatStorage": "float32",
+    "DoubleStorage": "float64",
+    "HalfStorage": "float16",
+    "BFloat16Storage": "bfloat16",
+    "LongStorage": "int64",
+    "IntStorage": "int32",
+    "ShortStorage": "int16",
+    "CharStorage": "int8",
+    "ByteStorage": "uint8",
+    "BoolStorage": "bool",
+}
+
+
+@dataclass(frozen=True)
+class StorageType:
+    """Stands in for ``torch.FloatStorage`` and friends: only its element type matters."""
+
+    name: str
+    dtype: str
+
+
+@dataclass(frozen=True)
+class StorageRef:
+    """A storage named by a persistent id: where its bytes are is up to the file format."""
+
+    key: str
+    dtype: str
+    numel: int
+    view: tuple[str, int, int] | None = None  # legacy format: (view key, offset, numel) into this root
+
+
+@dataclass(frozen=True)
+class TensorRecord:
+    """What ``torch._utils._rebuild_tensor_v2`` would build: a strided view into a storage."""
+
+    storage: StorageRef
+    offset: int
+    size: tuple
+    stride: tuple
+
+
+def _rebuild_tensor(storage, storage_offset, size, stride, *_ignored):
+    """Stand-in for ``torch._utils._rebuild_tensor(_v2)``: records the view; requires_grad, hooks ignored."""
+    if not isinstance(storage, StorageRef):
+        raise CheckpointError("a tensor in the checkpoint is not built on a storage")
+    return TensorRecord(storage, storage_offset, size, stride)
+
+
+def _rebuild_parameter(data, *_ignored):
+    """Stand-in for ``torch._utils._rebuild_parameter``: a parameter is its tensor."""
+    if not isinstance(data, TensorRecord):
+        raise CheckpointError("a parameter in the checkpoint does not hold a tensor")
+    return data
+
+
+ALLOWED = {
+    ("collections", "OrderedDict"): collections.OrderedDict,
+    ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
+    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+    **{("torch", name): StorageType(name, dtype) for name, dtype in STORAGE_TYPES.items()},
+}
+
+
+class SafeUnpickler(pickle._Unpickler):
+    """The pure-Python unpickler with an allow-list (its opcode table is ours to restrict)."""
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+
+    def __init__(self, file, legacy=False):
+        super().__init__(file)
+        self.legacy = legacy
+
+    def find_class(self, module, name):
+        target = ALLOWED.get((module, name))
+        if target is None:
+            raise UnsafeCheckpointError(
+                f"the checkpoint asks for {module}.{name}, which a state dict never needs: refused, nothing was run"
+            )
+        return target
+
+    def persistent_load(self, pid):
+        n = 6 if self.legacy else 5
+        if not (isinstance(pid, tuple) and len(pid) == n and pid[0] == "storage"):
+            raise UnsafeCheckpointError(f"unexpected persistent id in the checkpoint (only storages are allowed): {_short(pid)}")
+        _, stype, key, location, numel = pid[:5]
+        if not isinstance(stype, StorageType):
+            raise CheckpointError(f"storage {_short(key)} has no torch storage type")
+        if not (isinstance(key, str) and isinstance(location, str) and _is_index(numel)):
+            raise CheckpointError(f"malformed storage record {_short(pid)}")
+        view = pid[5] if self.legacy else None
+        if view is not None and not (
+            isinstance(view, tuple) and len(view) == 3 and isinstance(view[0], str) and all(map(_is_index, view[1:]))
+        ):
+            raise CheckpointError(f"malformed storage view record for storage {_short(key)}")
+        return StorageRef(key, stype.dtype, numel, view)
+
+    def load_build(self):
+        state = self.stack.pop()
+        inst = self.stack[-1]
+        if not (isinstance(inst, collections.OrderedDict) and isinstance(state, dict)):
+            raise UnsafeCheckpointError(f"the checkpoint sets the state of a {type(inst).__name__}: refused")
+        if not all(isinstance(k, str) and not k.startswith("__") for k in state):
+            raise UnsafeCheckpointError("the checkpoint sets special attributes on a dict: refused")
+        inst.__dict__.update(state)
+
+    dispatch[pickle.BUILD[0]] = load_build
+
+
+def safe_load(data: bytes | io.BufferedIOBase, what: str, legacy=False):
+    """Unpickle one pickle from ``data`` (bytes or an open binary file) with the allow-list."""
+    f = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
+    try:
+        return SafeUnpickler(f, legacy=legacy).load()
+    except CheckpointError:
+        raise
+    except RecursionError:
+        raise CheckpointError(f"{what} nests too deeply") from None
+    except MemoryError:
+        raise CheckpointError(f"{what} asks for more memory than is available") from None
+    except Exception as e:  # truncated data, bad opcodes, stand-ins called with wrong arguments, ...
+        raise CheckpointError(f"{what} is not a valid pickle ({type(e).__name__}: {_short(e)})") from None
+
+
+def _is_index(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _short(v, limit=120) -> str:
+    try:
+        text = repr(v) if not isinstance(v, BaseException) else str(v)
+    except Exception:
+        text = f"<{type(v).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
