@@ -111,7 +111,9 @@ class SafeUnpickler(pickle._Unpickler):
     def persistent_load(self, pid):
         n = 6 if self.legacy else 5
         if not (isinstance(pid, tuple) and len(pid) == n and pid[0] == "storage"):
-            raise UnsafeCheckpointError(f"unexpected persistent id in the checkpoint (only storages are allowed): {_short(pid)}")
+            raise UnsafeCheckpointError(
+                f"unexpected persistent id in the checkpoint (only storages are allowed): {_short(pid)}"
+            )
         _, stype, key, location, numel = pid[:5]
         if not isinstance(stype, StorageType):
             raise CheckpointError(f"storage {_short(key)} has no torch storage type")

@@ -1,0 +1,305 @@
+"""``Module``: the base of every layer and model, with torch.nn.Module's behaviour on NumPy arrays.
+
+A module holds three ordered tables: ``_parameters`` (learned arrays, e.g. a conv's ``weight``),
+``_buffers`` (other state, e.g. BatchNorm's running statistics) and ``_modules`` (its children).
+Assigning an attribute files it in the right table, so ``model.conv1.weight`` *is* the array, and
+``state_dict()`` names every array by its path: ``layer1.0.conv1.weight``, exactly as in torch, which is
+what lets a torchvision checkpoint load key for key.
+
+Calling a module runs, in order: each forward pre-hook ``hook(module, inputs)``, ``forward``, then each
+forward hook ``hook(module, inputs, output)``; a hook that returns something replaces the inputs or the
+output. Beware in-place operations: ``ReLU(inplace=True)`` overwrites the array it receives, so a hook
+that keeps a conv's output (without copying it) sees it *after* the following ReLU, in torch as here.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections import OrderedDict
+from typing import NamedTuple
+
+import numpy as np
+
+
+class IncompatibleKeys(NamedTuple):
+    missing_keys: list
+    unexpected_keys: list
+
+
+class RemovableHandle:
+    """Returned by ``register_forward_hook``: ``handle.remove()`` unregisters the hook (also on ``with`` exit)."""
+
+    _ids = itertools.count()
+
+    def __init__(self, table: dict):
+        self.table, self.id = table, next(self._ids)
+
+    def remove(self) -> None:
+        self.table.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def _check_hook(hook, args, kind):
+    if not callable(hook):
+        raise TypeError(f"{kind} must be callable, got {type(hook).__name__}")
+    try:
+        inspect.signature(hook).bind(*args)
+    except TypeError:
+        names = {2: "(module, inputs)", 3: "(module, inputs, output)"}[len(args)]
+        raise TypeError(f"{kind} must accept {names}, but {hook!r} does not") from None
+    except ValueError:  # builtins without a signature: trust them
+        pass
+
+
+class Module:
+    """Base class of layers and models (see the module docstring)."""
+
+    def __init__(self):
+        for name in ("_parameters", "_buffers", "_modules", "_forward_hooks", "_forward_pre_hooks"):
+            object.__setattr__(self, name, OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "training", True)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} has no forward()")
+
+    def __call__(self, *args, **kwargs):
+        for hook in list(self._forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    # ------------------------------------------------------------------------------ attributes and tables
+
+    def __setattr__(self, name, value):
+        tables = (self._parameters, self._buffers, self._modules)
+        if isinstance(value, Module):
+            for t in tables:
+                t.pop(name, None)
+            self._modules[name] = value
+        elif name in self._parameters:
+            self._parameters[name] = self._as_array(name, value)
+        elif name in self._buffers:
+            self._buffers[name] = self._as_array(name, value)
+        elif name in self._modules:
+            if value is not None:
+                raise TypeError(f"cannot assign a {type(value).__name__} as child module '{name}'")
+            self._modules[name] = None
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):  # only called when normal lookup fails
+        for table in ("_parameters", "_buffers", "_modules"):
+            d = self.__dict__.get(table)
+            if d is not None and name in d:
+                return d[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for t in (self._parameters, self._buffers, self._modules):
+            if name in t:
+                del t[name]
+                return
+        object.__delattr__(self, name)
+
+    @staticmethod
+    def _as_array(name, value):
+        if value is not None and not isinstance(value, np.ndarray):
+            raise TypeError(f"cannot assign a {type(value).__name__} as '{name}' (a numpy.ndarray or None expected)")
+        return value
+
+    def register_parameter(self, name: str, value) -> None:
+        """Add a learned array (or None, e.g. a conv without bias) under ``name``."""
+        self._parameters[name] = self._as_array(name, value)
+
+    def register_buffer(self, name: str, value, persistent: bool = True) -> None:
+        """Add a non-learned array (running statistics); non-persistent ones stay out of ``state_dict``."""
+        self._buffers[name] = self._as_array(name, value)
+        (self._non_persistent.discard if persistent else self._non_persistent.add)(name)
+
+    def add_module(self, name: str, module) -> None:
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._modules[name] = module
+
+    # ------------------------------------------------------------------------------------------ traversal
+
+    def named_children(self):
+        for name, m in self._modules.items():
+            if m is not None:
+                yield name, m
+
+    def children(self):
+        return (m for _, m in self.named_children())
+
+    def named_modules(self, memo=None, prefix: str = ""):
+        """This module and every descendant once, named by dotted path ("" for this one)."""
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name)
+
+    def modules(self):
+        return (m for _, m in self.named_modules())
+
+    def _named_arrays(self, table: str, skip_non_persistent=False):
+        seen = set()
+        for prefix, m in self.named_modules():
+            for name, a in getattr(m, table).items():
+                if a is None or id(a) in seen or (skip_non_persistent and name in m._non_persistent):
+                    continue
+                seen.add(id(a))
+                yield (f"{prefix}.{name}" if prefix else name), a
+
+    def named_parameters(self):
+        return self._named_arrays("_parameters")
+
+    def parameters(self):
+        return (a for _, a in self.named_parameters())
+
+    def named_buffers(self):
+        return self._named_arrays("_buffers")
+
+    def buffers(self):
+        return (a for _, a in self.named_buffers())
+
+    def get_submodule(self, target: str) -> Module:
+        m = self
+        for part in target.split(".") if target else []:
+            if part not in m._modules or m._modules[part] is None:
+                raise AttributeError(f"{type(m).__name__} has no submodule '{part}' (looking up '{target}')")
+            m = m._modules[part]
+        return m
+
+    def apply(self, fn):
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # ------------------------------------------------------------------------------------- modes and dtypes
+
+    def train(self, mode: bool = True):
+        """Set training mode (dropout active, BatchNorm on batch statistics) here and in every descendant."""
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self):
+        """Evaluation mode: ``train(False)``. Models start in training mode, as in torch."""
+        return self.train(False)
+
+    def to(self, dtype):
+        """Convert every floating-point parameter and buffer to ``dtype`` (e.g. numpy.float64)."""
+        dtype = np.dtype(dtype)
+        for m in self.modules():
+            for table in (m._parameters, m._buffers):
+                for name, a in table.items():
+                    if a is not None and a.dtype.kind == "f":
+                        table[name] = a.astype(dtype, copy=False)
+        return self
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+    # ------------------------------------------------------------------------------------------------ hooks
+
+    def register_forward_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, inputs, output)`` after every forward; returning a value replaces the output."""
+        _check_hook(hook, (self, (), None), "a forward hook")
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
+
+    def register_forward_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, inputs)`` before every forward; returning a value replaces the inputs."""
+        _check_hook(hook, (self, ()), "a forward pre-hook")
+        handle = RemovableHandle(self._forward_pre_hooks)
+        self._forward_pre_hooks[handle.id] = hook
+        return handle
+
+    # ------------------------------------------------------------------------------------------ state dict
+
+    def state_dict(self) -> OrderedDict:
+        """Every parameter and persistent buffer by dotted name (the arrays themselves, not copies)."""
+        out = OrderedDict()
+        for prefix, m in self.named_modules():
+            for table, skip in ((m._parameters, set()), (m._buffers, m._non_persistent)):
+                for name, a in table.items():
+                    if a is not None and name not in skip:
+                        out[f"{prefix}.{name}" if prefix else name] = a
+        return out
+
+    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
+        """Take the arrays of ``state_dict`` (as torch does: by name, every problem reported at once).
+
+        Missing and unexpected keys are errors when ``strict``; a shape mismatch always is. Nothing is
+        changed unless everything fits. An array of the right dtype is used as it is (no copy, so a
+        memory-mapped checkpoint stays memory-mapped); another dtype is converted to the model's.
+        """
+        own = self.state_dict()
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        problems = []
+        for k, v in state_dict.items():
+            if k in own:
+                if not isinstance(v, np.ndarray):
+                    problems.append(f"value for {k} is a {type(v).__name__}, not a numpy.ndarray.")
+                elif v.shape != own[k].shape:
+                    problems.append(
+                        f"size mismatch for {k}: copying a param with shape {v.shape} from checkpoint, "
+                        f"the shape in current model is {own[k].shape}."
+                    )
+        if strict and unexpected:
+            problems.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+        if strict and missing:
+            problems.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
+        if problems:
+            raise ValueError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(problems))
+        for k, v in state_dict.items():
+            if k in own:
+                owner_name, _, name = k.rpartition(".")
+                owner = self.get_submodule(owner_name)
+                table = owner._parameters if name in owner._parameters else owner._buffers
+                table[name] = v if v.dtype == own[k].dtype else v.astype(own[k].dtype)
+        return IncompatibleKeys(missing, unexpected)
+
+    # ------------------------------------------------------------------------------------------------ repr
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self):
+        """torch's layout: ``Name(extra)`` or ``Name(\\n  (child): ...\\n)``, children indented by two spaces."""
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = []
+        for name, m in self._modules.items():
+            text = repr(m).replace("\n", "\n  ")
+            child_lines.append(f"({name}): {text}")
+        lines = extra_lines + child_lines
+        body = ""
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                body = extra_lines[0]
+            else:
+                body = "\n  " + "\n  ".join(lines) + "\n"
+        return f"{type(self).__name__}({body})"
