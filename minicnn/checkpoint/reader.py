@@ -267,15 +267,27 @@ def _tensor(rec: TensorRecord, storages: _Storages, name: str, path) -> np.ndarr
                 f"{path}: tensor {name!r} (size {list(size)}, stride {list(stride)}, offset {offset}) reads past "
                 f"the end of its storage of {storage.size} elements"
             )
-        item = storage.itemsize
-        out = np.lib.stride_tricks.as_strided(
-            storage[offset:], shape=size, strides=tuple(st * item for st in stride), writeable=True
-        )
+        if stride == _contiguous_strides(size):  # the usual case: a plain reshape of a slice
+            out = storage[offset : offset + numel].reshape(size)
+        else:
+            item = storage.itemsize
+            out = np.lib.stride_tricks.as_strided(
+                storage[offset:], shape=size, strides=tuple(st * item for st in stride), writeable=True
+            )
     if rec.storage.dtype == "bfloat16":  # the top 16 bits of a float32
         out = (out.astype(np.uint32) << 16).view(np.float32)
     if not out.dtype.isnative:
         out = out.astype(out.dtype.newbyteorder("="))
     return out
+
+
+def _contiguous_strides(size) -> tuple:
+    """Element strides of a C-contiguous array of this size: (prod(size[1:]), ..., size[-1], 1)."""
+    strides, step = [], 1
+    for s in reversed(size):
+        strides.append(step)
+        step *= s
+    return tuple(reversed(strides))
 
 
 def _state_dict(root, storages, path) -> dict[str, np.ndarray]:
