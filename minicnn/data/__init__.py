@@ -1,7 +1,8 @@
-"""Data shipped with minicnn: the sample photo (see CREDITS.md beside this file)."""
+"""Data shipped with minicnn: the sample photo and the ImageNet class names (see CREDITS.md beside this file)."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent
@@ -10,3 +11,11 @@ DATA_DIR = Path(__file__).resolve().parent
 def sample_image_path() -> Path:
     """Path of the shipped sample photo: Chelsea the cat (CC0, Stefan van der Walt), 451x300 RGB."""
     return DATA_DIR / "chelsea.png"
+
+
+@functools.cache
+def imagenet_categories() -> tuple[str, ...]:
+    """The 1,000 ImageNet-1K class names in class-index order (torchvision's list): 281 is "tabby"."""
+    names = (DATA_DIR / "imagenet_classes.txt").read_text(encoding="utf-8").splitlines()
+    assert len(names) == 1000, "imagenet_classes.txt must list 1000 classes"
+    return tuple(names)

@@ -1,8 +1,10 @@
 """Model builders with torchvision's names: ``minicnn.models.vgg16()``, ``minicnn.models.resnet50()``.
 
-``weights`` is None (fresh initialisation, torchvision's scheme) or the path of a checkpoint written by
-``torch.save(model.state_dict(), path)``. ``pretrained=False`` / ``True`` are accepted as in old
-torchvision. ``generator`` (a numpy Generator or a seed) makes the initialisation reproducible.
+``weights`` is None (fresh initialisation, torchvision's scheme), named pretrained weights ("DEFAULT",
+"IMAGENET1K_V1", ``ResNet50_Weights.IMAGENET1K_V2``..., found in or downloaded to the torch hub cache, see
+``minicnn.hub``), or the path of a checkpoint written by ``torch.save(model.state_dict(), path)``.
+``pretrained=False`` / ``True`` are accepted as in old torchvision. ``generator`` (a numpy Generator or a
+seed) makes the initialisation reproducible.
 """
 
 from __future__ import annotations
@@ -14,10 +16,18 @@ import numpy as np
 from minicnn._random import as_generator
 from minicnn.models.resnet import Bottleneck, ResNet
 from minicnn.models.vgg import VGG, VGG16_CFG, make_layers
-from minicnn.models.weights import load_weights, resolve_weights
+from minicnn.models.weights import (
+    WEIGHTS,
+    ResNet50_Weights,
+    VGG16_Weights,
+    Weights,
+    WeightsEnum,
+    load_weights,
+    resolve_weights,
+)
 
 
-def _build(name, make, weights, pretrained, kwargs):
+def _build(name, make, weights, pretrained, progress, download):
     if pretrained is not None:
         warnings.warn(
             f"The parameter 'pretrained' is deprecated (as in torchvision since 0.13); use weights="
@@ -34,30 +44,55 @@ def _build(name, make, weights, pretrained, kwargs):
 
     with init.no_init():  # every array is about to be replaced by the checkpoint's
         model = make(False)
-    return load_weights(model, source)
+    return load_weights(model, source, progress=progress, download=download)
 
 
-def vgg16(weights=None, progress=True, *, pretrained=None, dtype=np.float32, generator=None, **kwargs) -> VGG:
-    """VGG16 as ``torchvision.models.vgg16``: 138,357,544 parameters; (N, 3, H, W) -> (N, 1000) logits."""
+def vgg16(weights=None, progress=True, *, pretrained=None, download=None, dtype=np.float32, generator=None,
+          **kwargs) -> VGG:  # fmt: skip
+    """VGG16 as ``torchvision.models.vgg16``: 138,357,544 parameters; (N, 3, H, W) -> (N, 1000) logits.
+
+    weights: None, "DEFAULT" / "IMAGENET1K_V1" / ``VGG16_Weights.IMAGENET1K_V1``, or a checkpoint path.
+    download: False (or MINICNN_OFFLINE=1) forbids downloading named weights missing from the cache.
+    """
     generator = as_generator(generator)  # one stream for the whole model (a seed would repeat per layer)
 
     def make(init_weights):
         features = make_layers(VGG16_CFG, dtype=dtype, generator=generator)
         return VGG(features, init_weights=init_weights, dtype=dtype, generator=generator, **kwargs)
 
-    return _build("vgg16", make, weights, pretrained, kwargs)
+    return _build("vgg16", make, weights, pretrained, progress, download)
 
 
-def resnet50(weights=None, progress=True, *, pretrained=None, dtype=np.float32, generator=None, **kwargs) -> ResNet:
-    """ResNet50 as ``torchvision.models.resnet50``: 25,557,032 parameters; (N, 3, H, W) -> (N, 1000) logits."""
+def resnet50(weights=None, progress=True, *, pretrained=None, download=None, dtype=np.float32, generator=None,
+             **kwargs) -> ResNet:  # fmt: skip
+    """ResNet50 as ``torchvision.models.resnet50``: 25,557,032 parameters; (N, 3, H, W) -> (N, 1000) logits.
+
+    weights: None, "DEFAULT" (= "IMAGENET1K_V2"), "IMAGENET1K_V1", a ``ResNet50_Weights`` member, or a path.
+    """
     generator = as_generator(generator)
     return _build(
         "resnet50",
         lambda _: ResNet(Bottleneck, [3, 4, 6, 3], dtype=dtype, generator=generator, **kwargs),
         weights,
         pretrained,
-        kwargs,
+        progress,
+        download,
     )
 
 
-__all__ = ["VGG", "ResNet", "Bottleneck", "vgg16", "resnet50"]
+#: Model builders by name (what the command line accepts).
+MODELS = {"vgg16": vgg16, "resnet50": resnet50}
+
+__all__ = [
+    "MODELS",
+    "WEIGHTS",
+    "Weights",
+    "WeightsEnum",
+    "VGG",
+    "ResNet",
+    "Bottleneck",
+    "ResNet50_Weights",
+    "VGG16_Weights",
+    "vgg16",
+    "resnet50",
+]

@@ -1,0 +1,269 @@
+"""The command line: ``minicnn demo | classify | summary | weights`` (also ``python -m minicnn``).
+
+A user's mistake (a missing image, an unknown model, a damaged checkpoint, no network) prints one line on
+stderr, ``minicnn: error: ...``, and exits with status 2: no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from minicnn._config import CONV_ALGORITHMS
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for: reported as one line, without a traceback."""
+
+
+def open_image(path):
+    """The image at ``path`` as an RGB PIL image, or a UserError saying why not."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return im.convert("RGB")
+    except FileNotFoundError:
+        raise UserError(f"image not found: {path}") from None
+    except IsADirectoryError:
+        raise UserError(f"{path} is a folder, not an image") from None
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
+        raise UserError(f"cannot read {path} as an image: {e}") from None
+
+
+def _resolve(model_name, weights):
+    from minicnn.models import MODELS, resolve_weights
+
+    if model_name not in MODELS:
+        raise UserError(f"unknown model {model_name!r}; choose one of: {', '.join(MODELS)}")
+    try:
+        return resolve_weights(model_name, weights)
+    except (ValueError, FileNotFoundError) as e:
+        raise UserError(str(e)) from None
+
+
+def _load_model(model_name, source, download=None):
+    from minicnn.models import MODELS
+
+    what = "random initialisation" if source is None else getattr(source, "name", None) or str(source)
+    print(f"minicnn: loading {model_name} ({what})", file=sys.stderr, flush=True)
+    return MODELS[model_name](weights=source, download=download).eval()
+
+
+def _preprocess(source, model_name):
+    """The preprocessing of the named weights, or of the model's DEFAULT weights for a checkpoint file."""
+    from minicnn.models import WEIGHTS, WeightsEnum
+
+    weights = source if isinstance(source, WeightsEnum) else WEIGHTS[model_name].DEFAULT
+    return weights.transforms(), weights.meta["categories"]
+
+
+def cmd_classify(args) -> int:
+    import numpy as np
+
+    import minicnn
+    import minicnn.functional as F
+    from minicnn.data import sample_image_path
+
+    source = _resolve(args.model, args.weights)
+    images = args.images or [str(sample_image_path())]
+    pictures = [open_image(p) for p in images]  # every image checked before the model loads
+    model = _load_model(args.model, source, download=False if args.offline else None)
+    preprocess, categories = _preprocess(source, args.model)
+    label = getattr(source, "name", None) or Path(str(source)).name
+    for path, picture in zip(images, pictures):
+        x = preprocess(picture)[None]  # (1, 3, 224, 224)
+        with minicnn.conv_algorithm(args.algorithm):
+            logits = model(x)
+        probs = F.softmax(logits, dim=1)[0]
+        print(f"{path}  ({args.model}, {label} weights)")
+        for rank, c in enumerate(np.argsort(-probs)[: args.topk], 1):
+            print(f"  {rank}. {categories[c]:<32s} {100 * probs[c]:6.2f}%")
+        if args.check:
+            _check_against_torch(model, args.model, source, x)
+    return 0
+
+
+def _check_against_torch(model, model_name, source, x):
+    """Run torchvision on the same weights and input; print each module's normalized error."""
+    try:
+        from reference.models import record_outputs, torchvision_model
+    except ImportError:
+        raise UserError("--check needs torch and torchvision: pip install 'minicnn[reference]'") from None
+    from minicnn.summary import record_outputs as minicnn_outputs
+    from minicnn.testing import normalized_max_error, tolerance
+
+    path = source.get_path() if hasattr(source, "get_path") else source
+    reference = record_outputs(torchvision_model(model_name, path).double(), x.astype("float64"))
+    ours = minicnn_outputs(model, x)
+    worst, limit = 0.0, tolerance(x.dtype, "model")
+    print(f"  check against torchvision (float64), per module; tolerance {limit:.0e}:")
+    for name, outs in reference.items():
+        for a, b in zip(ours[name], outs):
+            err = normalized_max_error(a, b)
+            worst = max(worst, err)
+            flag = "" if err <= limit else "  TOO LARGE"
+            print(f"    {name or '(model)':<24s} {str(tuple(b.shape)):<22s} {err:.2e}{flag}")
+    print(f"  worst normalized error {worst:.2e}: {'OK' if worst <= limit else 'FAILED'}")
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """'3x256x256' -> (3, 256, 256)."""
+    try:
+        shape = tuple(int(v) for v in text.lower().split("x"))
+    except ValueError:
+        shape = ()
+    if len(shape) != 3 or min(shape) < 1:
+        raise UserError(f"--input must look like 3x224x224 (channels x height x width), got {text!r}")
+    return shape
+
+
+def cmd_summary(args) -> int:
+    from minicnn.models import MODELS
+    from minicnn.nn import init
+    from minicnn.summary import summarize
+
+    if args.model not in MODELS:
+        raise UserError(f"unknown model {args.model!r}; choose one of: {', '.join(MODELS)}")
+    shape = parse_shape(args.input)
+    with init.no_init():  # the table does not depend on the weights' values
+        model = MODELS[args.model]()
+    try:
+        rows = summarize(model, shape, batch_size=args.batch)
+    except ValueError as e:
+        raise UserError(f"{args.model} cannot take a {args.input} input: {e}") from None
+    print(format_summary(rows, args.model, (args.batch, *shape), args.depth))
+    return 0
+
+
+def format_summary(rows, model_name, input_shape, depth=None) -> str:
+    """A torchinfo-style table: layer, output shape, parameters, multiply-accumulates, im2col buffer."""
+    head = f"{'Layer (type)':<42s} {'Output shape':<22s} {'Param #':>12s} {'MACs':>16s} {'im2col buffer':>14s}"
+    lines = [f"{model_name}, input {list(input_shape)}", "=" * len(head), head, "=" * len(head)]
+    for r in rows[1:]:
+        if depth is not None and r.depth > depth:
+            continue
+        name = "  " * (r.depth - 1) + f"{r.name} ({r.type})"
+        params = f"{r.params:,}" if r.params else "--"
+        macs = f"{r.macs:,}" if r.macs else "--"
+        cols = f"{r.im2col_bytes / 2**20:.1f} MB" if r.im2col_bytes else "--"
+        lines.append(f"{name:<42s} {str(list(r.output_shape)):<22s} {params:>12s} {macs:>16s} {cols:>14s}")
+    total_params = sum(r.params for r in rows)
+    total_macs = sum(r.macs for r in rows if r.is_leaf)
+    biggest = max((r for r in rows if r.im2col_bytes), key=lambda r: r.im2col_bytes, default=None)
+    lines += [
+        "=" * len(head),
+        f"Total params: {total_params:,}",
+        f"Total mult-adds: {total_macs / 1e9:.2f} G",
+        f"Output: {list(rows[0].output_shape)}",
+    ]
+    if biggest is not None:
+        lines.append(f"Largest im2col buffer: {biggest.im2col_bytes / 2**20:.1f} MB ({biggest.name})")
+    return "\n".join(lines)
+
+
+def cmd_weights(args) -> int:
+    from minicnn import hub
+    from minicnn.models import WEIGHTS
+
+    chosen = []
+    for model_name, enum_cls in WEIGHTS.items():
+        if args.model not in (None, "all", model_name):
+            continue
+        for name, member in enum_cls.__members__.items():
+            if args.weights in (None, name) or (args.weights == "DEFAULT" and member is enum_cls.DEFAULT):
+                if args.weights is None and name == "DEFAULT":
+                    continue  # an alias: listed under its own name
+                chosen.append((model_name, name, member))
+    if args.model not in (None, "all") and args.model not in WEIGHTS:
+        raise UserError(f"unknown model {args.model!r}; choose one of: {', '.join(WEIGHTS)}")
+    if not chosen:
+        raise UserError(f"no weights named {args.weights!r} for {args.model}")
+    for model_name, name, member in chosen:
+        path = member.path()
+        default = " (DEFAULT)" if member is WEIGHTS[model_name].DEFAULT else ""
+        if args.action == "path":
+            print(path)
+        elif args.action == "list":
+            state = f"cached, {path.stat().st_size / 2**20:.1f} MB" if path.is_file() else "not cached"
+            print(f"{model_name:<9s} {name + default:<24s} {state:<20s} {path}\n{'':<9s} {member.url}")
+        elif args.action == "download":
+            try:
+                member.get_path(download=True)
+            except hub.DownloadError as e:
+                raise UserError(str(e)) from None
+            print(f"{model_name} {name}: {path}")
+        elif args.action == "verify":
+            if not path.is_file():
+                print(f"{model_name} {name}: not cached ({path})")
+                continue
+            digest, prefix = hub.sha256_of(path), hub.hash_prefix_of(path.name)
+            if prefix and not digest.startswith(prefix):
+                raise UserError(f"{path} is damaged: its SHA-256 starts with {digest[:8]}, not {prefix}; delete it")
+            print(f"{model_name} {name}: OK ({path}, SHA-256 {digest[:12]}...)")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from minicnn import demo
+
+    if args.image is not None:
+        open_image(args.image)
+    demo.run(out_dir=Path(args.out), image=args.image)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="minicnn", description="CNN inference in NumPy, checked against PyTorch.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="the notebook's walkthrough on the shipped cat photo (or --image)")
+    p.add_argument("--out", default="minicnn-demo", help="folder for the figures (default: minicnn-demo)")
+    p.add_argument("--image", default=None, help="an image file (default: the shipped photo of a cat)")
+    p.set_defaults(run=cmd_demo)
+
+    p = sub.add_parser("classify", help="top-k ImageNet classes of images")
+    p.add_argument("images", nargs="*", metavar="IMAGE", help="image files (default: the shipped photo of a cat)")
+    p.add_argument("--model", default="vgg16", help="vgg16 (default) or resnet50")
+    p.add_argument("--weights", default="DEFAULT", help="DEFAULT, a weights name (IMAGENET1K_V1...) or a checkpoint")
+    p.add_argument("--topk", type=int, default=5, help="how many classes to show (default 5)")
+    p.add_argument("--algorithm", default="auto", choices=CONV_ALGORITHMS, help="conv2d algorithm (default auto)")
+    p.add_argument("--check", action="store_true", help="compare every layer with torchvision (needs torch)")
+    p.add_argument("--offline", action="store_true", help="never download weights (also: MINICNN_OFFLINE=1)")
+    p.set_defaults(run=cmd_classify)
+
+    p = sub.add_parser("summary", help="a model's layer table: output shapes, parameters, work, im2col memory")
+    p.add_argument("model", metavar="MODEL", help="vgg16 or resnet50")
+    p.add_argument("--input", default="3x224x224", help="input size CxHxW (default 3x224x224)")
+    p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
+    p.add_argument("--depth", type=int, default=None, help="show layers down to this nesting depth")
+    p.set_defaults(run=cmd_summary)
+
+    p = sub.add_parser("weights", help="pretrained weights: list, path, download, verify")
+    p.add_argument("action", choices=["list", "path", "download", "verify"])
+    p.add_argument("model", nargs="?", default=None, help="vgg16, resnet50 or all (default: all)")
+    p.add_argument("--weights", default=None, help="a weights name (default: all of them; DEFAULT for path)")
+    p.set_defaults(run=cmd_weights)
+    return parser
+
+
+def main(argv=None) -> int:
+    from minicnn.checkpoint import CheckpointError
+
+    args = build_parser().parse_args(argv)
+    if args.command == "weights" and args.action in ("path", "download") and args.weights is None:
+        args.weights = "DEFAULT"
+    if args.command == "classify" and args.topk < 1:
+        print("minicnn: error: --topk must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        return args.run(args)
+    except (UserError, CheckpointError, OSError) as e:
+        message = str(e) if not isinstance(e, FileNotFoundError) or not e.filename else f"file not found: {e.filename}"
+        print(f"minicnn: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("minicnn: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,196 @@
+"""Downloads and the torch hub cache, with the semantics of ``torch.hub``'s namesakes.
+
+Pretrained weights live where torchvision users already have them: ``get_dir()/checkpoints``, with
+``get_dir()`` = ``$TORCH_HOME/hub`` and ``TORCH_HOME`` defaulting to ``$XDG_CACHE_HOME/torch``, then
+``~/.cache/torch``. A file is downloaded once, into a temporary file in the same folder, checked against
+the SHA-256 prefix in its name (``vgg16-397923af.pth``: the hash starts with 397923af), and only then moved
+into place: an interrupted or corrupted download never leaves a file at the final path.
+
+Set ``MINICNN_OFFLINE=1`` (or pass ``download=False``) to forbid downloads: a missing file is then an
+immediate error that names the URL and the path where the file is expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from minicnn.checkpoint import load_checkpoint
+
+HASH_REGEX = re.compile(r"-([a-f0-9]*)\.")  # torch.hub's: the hash prefix in "name-<hash>.ext"
+CHUNK = 1 << 20
+
+_hub_dir: str | None = None
+
+
+class DownloadError(OSError):
+    """A download failed (network, server, truncated data, wrong hash); nothing was left at the destination."""
+
+
+class HashMismatchError(DownloadError):
+    """The downloaded (or cached) file's SHA-256 does not start with the prefix its name promises."""
+
+
+class OfflineError(DownloadError):
+    """A file is needed that is not in the cache, and downloads are turned off or impossible."""
+
+
+def get_dir() -> str:
+    """The hub folder: ``set_dir``'s value, else ``$TORCH_HOME/hub``.
+
+    TORCH_HOME defaults to ``$XDG_CACHE_HOME/torch``, then ``~/.cache/torch`` (as torch.hub)."""
+    if _hub_dir is not None:
+        return _hub_dir
+    return os.path.join(_torch_home(), "hub")
+
+
+def set_dir(d) -> None:
+    """Use ``d`` as the hub folder from now on (as ``torch.hub.set_dir``)."""
+    global _hub_dir
+    _hub_dir = os.path.expanduser(str(d))
+
+
+def _torch_home() -> str:
+    xdg = os.getenv("XDG_CACHE_HOME", os.path.join("~", ".cache"))
+    return os.path.expanduser(os.getenv("TORCH_HOME", os.path.join(xdg, "torch")))
+
+
+def downloads_allowed(download: bool | None = None) -> bool:
+    """``download`` if given, else False when the environment variable MINICNN_OFFLINE is set to 1/true/yes."""
+    if download is not None:
+        return download
+    return os.getenv("MINICNN_OFFLINE", "").strip().lower() not in ("1", "true", "yes", "on")
+
+
+def timeout_seconds() -> float:
+    """Seconds a connection may stay silent before a download fails (MINICNN_DOWNLOAD_TIMEOUT, default 30)."""
+    return float(os.getenv("MINICNN_DOWNLOAD_TIMEOUT", "30"))
+
+
+def hash_prefix_of(filename: str) -> str | None:
+    """The SHA-256 prefix a file name promises ("resnet50-0676ba61.pth" -> "0676ba61"), if any."""
+    m = HASH_REGEX.search(os.path.basename(filename))
+    return m.group(1) if m else None
+
+
+def sha256_of(path, chunk=CHUNK) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def download_url_to_file(url: str, dst, hash_prefix: str | None = None, progress: bool = True) -> None:
+    """Download ``url`` to ``dst`` (as ``torch.hub.download_url_to_file``).
+
+    The data goes to a temporary file beside ``dst``; if ``hash_prefix`` is given, the SHA-256 of the data
+    must start with it; only then is the file moved to ``dst``. On any failure the temporary file is removed
+    and ``DownloadError`` (``HashMismatchError`` for a wrong hash) is raised.
+    """
+    dst = os.path.expanduser(str(dst))
+    folder = os.path.dirname(os.path.abspath(dst))
+    os.makedirs(folder, exist_ok=True)
+    tmp = tempfile.NamedTemporaryFile(delete=False, dir=folder, prefix=os.path.basename(dst) + ".", suffix=".partial")
+    try:
+        with tmp:
+            digest = _fetch(url, tmp, progress)
+        if hash_prefix is not None and not digest.startswith(hash_prefix):
+            raise HashMismatchError(f'invalid hash value (expected "{hash_prefix}", got "{digest}") for {url}')
+        shutil.move(tmp.name, dst)
+    finally:
+        if os.path.exists(tmp.name):
+            os.remove(tmp.name)
+
+
+def _fetch(url, out, progress) -> str:
+    """Stream ``url`` into the open file ``out``; return the SHA-256 of what was written."""
+    request = urllib.request.Request(url, headers={"User-Agent": "minicnn"})
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout_seconds())
+    except urllib.error.HTTPError as e:
+        raise DownloadError(f"cannot download {url}: the server answered {e.code} {e.reason}") from None
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        raise DownloadError(f"cannot download {url}: {reason}") from None
+    h = hashlib.sha256()
+    with response:
+        total = response.headers.get("Content-Length")
+        total = int(total) if total and total.isdigit() else None
+        bar = _Progress(total, os.path.basename(urllib.request.urlparse(url).path)) if progress else None
+        done = 0
+        try:
+            while block := response.read(CHUNK):
+                out.write(block)
+                h.update(block)
+                done += len(block)
+                if bar:
+                    bar.update(done)
+        except (OSError, ValueError) as e:  # timeouts, resets, incomplete reads
+            raise DownloadError(f"download of {url} failed after {done} bytes: {e}") from None
+        finally:
+            if bar:
+                bar.close(done)
+    if total is not None and done != total:
+        raise DownloadError(f"download of {url} is truncated: got {done} of {total} bytes")
+    return h.hexdigest()
+
+
+class _Progress:
+    """A one-line progress bar on stderr: name, percentage, megabytes, speed."""
+
+    def __init__(self, total, name):
+        self.total, self.name, self.t0, self.last = total, name, time.monotonic(), 0.0
+
+    def update(self, done):
+        now = time.monotonic()
+        if now - self.last < 0.2 and done != self.total:
+            return
+        self.last = now
+        speed = done / max(now - self.t0, 1e-9) / 2**20
+        pct = f"{100 * done / self.total:5.1f}% of {self.total / 2**20:.1f} MB" if self.total else ""
+        sys.stderr.write(f"\rDownloading {self.name}: {done / 2**20:7.1f} MB {pct} ({speed:.1f} MB/s)")
+        sys.stderr.flush()
+
+    def close(self, done):
+        self.update(done)
+        sys.stderr.write("\n")
+
+
+def cached_file(url: str, file_name: str | None = None, model_dir=None) -> Path:
+    """Where ``url``'s file lives (or would) in the hub cache: ``get_dir()/checkpoints/<file name>``."""
+    folder = Path(model_dir) if model_dir is not None else Path(get_dir()) / "checkpoints"
+    return folder / (file_name or os.path.basename(urllib.request.urlparse(url).path))
+
+
+def fetch_checkpoint(url, model_dir=None, progress=True, check_hash=True, file_name=None, download=None) -> Path:
+    """The path of ``url``'s file in the cache, downloading it first if needed (and allowed)."""
+    path = cached_file(url, file_name, model_dir)
+    if path.is_file():
+        return path
+    if not downloads_allowed(download):
+        raise OfflineError(
+            f"{path.name} is not in the cache and downloads are turned off (MINICNN_OFFLINE or download=False); "
+            f"download {url} and save it as {path}"
+        )
+    prefix = hash_prefix_of(path.name) if check_hash else None
+    try:
+        download_url_to_file(url, path, prefix, progress)
+    except HashMismatchError:
+        raise
+    except DownloadError as e:
+        raise OfflineError(f"{e}; to work offline, download {url} elsewhere and save it as {path}") from None
+    return path
+
+
+def load_state_dict_from_url(url, model_dir=None, progress=True, check_hash=True, file_name=None, download=None):
+    """``torch.hub.load_state_dict_from_url``: the cached (or downloaded) checkpoint, loaded as arrays."""
+    return load_checkpoint(fetch_checkpoint(url, model_dir, progress, check_hash, file_name, download))
