@@ -79,7 +79,7 @@ def cmd_classify(args) -> int:
             logits = model(x)
         probs = F.softmax(logits, dim=1)[0]
         print(f"{path}  ({args.model}, {label} weights)")
-        for rank, c in enumerate(np.argsort(-probs)[: args.topk], 1):
+        for rank, c in enumerate(np.argsort(-logits[0], kind="stable")[: args.topk], 1):  # by logit: no ties at 0%
             print(f"  {rank}. {categories[c]:<32s} {100 * probs[c]:6.2f}%")
         if args.check:
             _check_against_torch(model, args.model, source, x)
@@ -168,19 +168,16 @@ def cmd_weights(args) -> int:
     from minicnn import hub
     from minicnn.models import WEIGHTS
 
-    chosen = []
-    for model_name, enum_cls in WEIGHTS.items():
-        if args.model not in (None, "all", model_name):
-            continue
-        for name, member in enum_cls.__members__.items():
-            if args.weights in (None, name) or (args.weights == "DEFAULT" and member is enum_cls.DEFAULT):
-                if args.weights is None and name == "DEFAULT":
-                    continue  # an alias: listed under its own name
-                chosen.append((model_name, name, member))
     if args.model not in (None, "all") and args.model not in WEIGHTS:
         raise UserError(f"unknown model {args.model!r}; choose one of: {', '.join(WEIGHTS)}")
-    if not chosen:
-        raise UserError(f"no weights named {args.weights!r} for {args.model}")
+    chosen = []
+    for model_name, enum_cls in WEIGHTS.items():
+        if args.model in (None, "all", model_name):
+            try:  # iterating an Enum skips the DEFAULT alias
+                members = list(enum_cls) if args.weights is None else [enum_cls.verify(args.weights)]
+            except ValueError as e:
+                raise UserError(str(e)) from None
+            chosen += [(model_name, m.name, m) for m in members]
     for model_name, name, member in chosen:
         path = member.path()
         default = " (DEFAULT)" if member is WEIGHTS[model_name].DEFAULT else ""

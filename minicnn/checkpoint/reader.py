@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minicnn.checkpoint.errors import CheckpointError
+from minicnn.checkpoint.errors import CheckpointError, UnsafeCheckpointError
 from minicnn.checkpoint.unpickler import StorageRef, TensorRecord, safe_load
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
@@ -137,9 +137,15 @@ def _data_offset(f, info, file_size, path) -> int:
 def _read_legacy(path):
     with open(path, "rb") as f:
         what = f"{path}"
-        magic = safe_load(f, what, legacy=True)
+        not_a_checkpoint = f"{path} is not a PyTorch checkpoint (neither a zip archive nor the legacy format)"
+        try:
+            magic = safe_load(f, what, legacy=True)
+        except UnsafeCheckpointError:
+            raise
+        except CheckpointError:
+            raise CheckpointError(not_a_checkpoint) from None
         if magic != LEGACY_MAGIC:
-            raise CheckpointError(f"{path} is not a PyTorch checkpoint (neither a zip archive nor the legacy format)")
+            raise CheckpointError(not_a_checkpoint)
         protocol = safe_load(f, what, legacy=True)
         if protocol != 1001:
             raise CheckpointError(f"{path}: unsupported legacy protocol version {protocol!r}")
