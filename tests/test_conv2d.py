@@ -55,10 +55,30 @@ def test_conv2d_algorithms_agree_with_naive(algorithm, case):
     assert_close(fast, naive, kind=algorithm, dtype=x.dtype, scale=conv_scale(case), tol=tol)
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("algorithm", ALGORITHMS + ["auto"])
 @given(case=conv_cases(depthwise=True))
 def test_depthwise_and_channel_multiplier(algorithm, case):
+    """Depthwise convs run the shift-and-add (im2col) and the dedicated Numba kernel (numba, auto)."""
     check_against_torch(case, algorithm)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS + ["auto"])
+@given(case=conv_cases(pointwise=True))
+def test_pointwise_1x1_as_a_plain_gemm(algorithm, case):
+    check_against_torch(case, algorithm)
+
+
+SHAPE_KINDS = [
+    ((8, 4, 1, 1), 1, "pointwise"),
+    ((8, 1, 3, 3), 4, "depthwise"),
+    ((8, 1, 3, 3), 1, "general"),
+    ((8, 2, 1, 1), 2, "general"),
+]
+
+
+@pytest.mark.parametrize(("w_shape", "groups", "kind"), SHAPE_KINDS)
+def test_shape_kinds_pick_the_special_kernels(w_shape, groups, kind):
+    assert F.conv.shape_kind(w_shape, groups) == kind
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)

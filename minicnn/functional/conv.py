@@ -14,7 +14,7 @@ from minicnn.functional._args import (
     shape_str,
     silent_ieee,
 )
-from minicnn.kernels.conv_im2col import conv2d_im2col
+from minicnn.kernels.conv_im2col import conv2d_1x1, conv2d_im2col
 from minicnn.kernels.conv_naive import conv2d_naive
 
 
@@ -24,7 +24,38 @@ def _conv2d_numba(*args):
     return conv2d_numba(*args)
 
 
+def _depthwise_numba(*args):
+    from minicnn.kernels.depthwise import depthwise_numba
+
+    return depthwise_numba(*args)
+
+
+def _depthwise_shift_add(*args):
+    from minicnn.kernels.depthwise import depthwise_shift_add
+
+    return depthwise_shift_add(*args)
+
+
+#: The general kernel of each algorithm, and (below) the faster ones it uses for two special shapes.
 KERNELS = {"naive": conv2d_naive, "im2col": conv2d_im2col, "numba": _conv2d_numba}
+#: (algorithm, shape kind) -> kernel. 1x1 convolutions are a GEMM with no column matrix to build;
+#: depthwise convolutions (one input channel per output channel) avoid thousands of tiny GEMMs.
+SPECIAL_KERNELS = {
+    ("im2col", "pointwise"): conv2d_1x1,
+    ("numba", "pointwise"): conv2d_1x1,
+    ("im2col", "depthwise"): _depthwise_shift_add,
+    ("numba", "depthwise"): _depthwise_numba,
+}
+
+
+def shape_kind(w_shape, groups) -> str:
+    """ "pointwise" (1x1, groups 1), "depthwise" (one input channel per output channel) or "general"."""
+    C_out, C_in_g, KH, KW = w_shape
+    if groups == 1 and KH == KW == 1:
+        return "pointwise"
+    if groups > 1 and C_in_g == 1:
+        return "depthwise"
+    return "general"
 
 
 @silent_ieee
@@ -76,15 +107,15 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
         name = choose_algorithm(x.shape, weight.shape, groups)
     top, bottom, left, right = pads
     x = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))  # always a fresh C-contiguous copy
-    out = KERNELS[name](x, weight, bias, stride, dilation, groups)
+    kernel = SPECIAL_KERNELS.get((name, shape_kind(weight.shape, groups)), KERNELS[name])
+    out = kernel(x, weight, bias, stride, dilation, groups)
     return out[0] if unbatched else out
 
 
 def choose_algorithm(x_shape, w_shape, groups):
-    """The "auto" choice: im2col (one BLAS GEMM) for ordinary convolutions, compiled loops for depthwise,
-    where each GEMM would be a tiny 1-row product."""
-    C_in_g = w_shape[1]
-    return "numba" if groups > 1 and C_in_g == 1 else "im2col"
+    """The "auto" choice: im2col (one BLAS GEMM; a plain GEMM for 1x1) for ordinary convolutions, the
+    compiled depthwise kernel for depthwise ones."""
+    return "numba" if shape_kind(w_shape, groups) == "depthwise" else "im2col"
 
 
 def _check_conv_args(x, weight, bias, stride, dilation, groups):

@@ -57,3 +57,21 @@ def conv2d_im2col(x, weight, bias, stride, dilation, groups):
     if bias is not None:
         out += bias[:, None, None]
     return out
+
+
+def conv2d_1x1(x, weight, bias, stride, dilation, groups):
+    """A 1x1 ("pointwise") convolution is a plain GEMM: the input already is the column matrix.
+
+    Each output pixel reads one input pixel, so im2col would copy ``x`` unchanged; a stride only
+    subsamples the pixels first. Requires groups == 1 and KH == KW == 1 (dilation does not matter).
+
+    Shape: x (N, C_in, H, W) -> (N, C_out, OH, OW) = weight (C_out, C_in) @ x (N, C_in, OH*OW)
+    """
+    x = x[:, :, :: stride[0], :: stride[1]]  # (N, C_in, OH, OW)
+    N, C_in, OH, OW = x.shape
+    C_out = weight.shape[0]
+    out = np.matmul(weight.reshape(C_out, C_in), x.reshape(N, C_in, OH * OW))  # (N, C_out, OH*OW)
+    out = out.reshape(N, C_out, OH, OW)
+    if bias is not None:
+        out += bias[:, None, None]
+    return out
