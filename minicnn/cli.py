@@ -129,7 +129,7 @@ def parse_shape(text: str) -> tuple[int, ...]:
 def cmd_summary(args) -> int:
     from minicnn.models import MODELS
     from minicnn.nn import init
-    from minicnn.summary import summarize
+    from minicnn.summary import format_summary, summarize
 
     if args.model not in MODELS:
         raise UserError(f"unknown model {args.model!r}; choose one of: {', '.join(MODELS)}")
@@ -142,32 +142,6 @@ def cmd_summary(args) -> int:
         raise UserError(f"{args.model} cannot take a {args.input} input: {e}") from None
     print(format_summary(rows, args.model, (args.batch, *shape), args.depth))
     return 0
-
-
-def format_summary(rows, model_name, input_shape, depth=None) -> str:
-    """A torchinfo-style table: layer, output shape, parameters, multiply-accumulates, im2col buffer."""
-    head = f"{'Layer (type)':<42s} {'Output shape':<22s} {'Param #':>12s} {'MACs':>16s} {'im2col buffer':>14s}"
-    lines = [f"{model_name}, input {list(input_shape)}", "=" * len(head), head, "=" * len(head)]
-    for r in rows[1:]:
-        if depth is not None and r.depth > depth:
-            continue
-        name = "  " * (r.depth - 1) + f"{r.name} ({r.type})"
-        params = f"{r.params:,}" if r.params else "--"
-        macs = f"{r.macs:,}" if r.macs else "--"
-        cols = f"{r.im2col_bytes / 2**20:.1f} MB" if r.im2col_bytes else "--"
-        lines.append(f"{name:<42s} {str(list(r.output_shape)):<22s} {params:>12s} {macs:>16s} {cols:>14s}")
-    total_params = sum(r.params for r in rows)
-    total_macs = sum(r.macs for r in rows if r.is_leaf)
-    biggest = max((r for r in rows if r.im2col_bytes), key=lambda r: r.im2col_bytes, default=None)
-    lines += [
-        "=" * len(head),
-        f"Total params: {total_params:,}",
-        f"Total mult-adds: {total_macs / 1e9:.2f} G",
-        f"Output: {list(rows[0].output_shape)}",
-    ]
-    if biggest is not None:
-        lines.append(f"Largest im2col buffer: {biggest.im2col_bytes / 2**20:.1f} MB ({biggest.name})")
-    return "\n".join(lines)
 
 
 def cmd_weights(args) -> int:
@@ -218,10 +192,22 @@ def cmd_weights(args) -> int:
 
 def cmd_demo(args) -> int:
     from minicnn import demo
+    from minicnn.models import MODELS
 
     if args.image is not None:
         open_image(args.image)
-    demo.run(out_dir=Path(args.out), image=args.image)
+    weights = {}
+    for item in args.weights:
+        model_name, sep, source = item.partition("=")
+        if not sep or model_name not in MODELS:
+            raise UserError(f"--weights takes MODEL=NAME_OR_PATH with MODEL one of {', '.join(MODELS)}, got {item!r}")
+        _resolve(model_name, source)  # a clear error now rather than halfway through
+        weights[model_name] = source
+    try:
+        demo.run(out_dir=Path(args.out), image=args.image, weights=weights, check=args.check, lang=args.lang,
+                 quick=args.quick, download=args.download)  # fmt: skip
+    except ImportError as e:
+        raise UserError(str(e)) from None
     return 0
 
 
@@ -232,6 +218,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the notebook's walkthrough on the shipped cat photo (or --image)")
     p.add_argument("--out", default="minicnn-demo", help="folder for the figures (default: minicnn-demo)")
     p.add_argument("--image", default=None, help="an image file (default: the shipped photo of a cat)")
+    p.add_argument(
+        "--weights",
+        action="append",
+        default=[],
+        metavar="MODEL=SOURCE",
+        help="weights to use, e.g. vgg16=/path/vgg16.pth or resnet50=IMAGENET1K_V1 (repeatable)",
+    )
+    p.add_argument("--check", action="store_true", help="recompute every number with PyTorch (needs torch)")
+    p.add_argument("--lang", choices=["en", "fr"], default="en", help="the report's language (default en)")
+    p.add_argument("--download", action="store_true", help="download missing pretrained weights (528 MB for VGG16)")
+    p.add_argument("--quick", action="store_true", help="fewer repeated passes (for tests)")
     p.set_defaults(run=cmd_demo)
 
     p = sub.add_parser("classify", help="top-k ImageNet classes of images")

@@ -102,3 +102,29 @@ def summarize(model: nn.Module, input_shape=(3, 224, 224), batch_size: int = 1, 
             h.remove()
         model.train(was_training)
     return rows
+
+
+def format_summary(rows, model_name, input_shape, depth=None) -> str:
+    """A torchinfo-style table: layer, output shape, parameters, multiply-accumulates, im2col buffer."""
+    head = f"{'Layer (type)':<42s} {'Output shape':<22s} {'Param #':>12s} {'MACs':>16s} {'im2col buffer':>14s}"
+    lines = [f"{model_name}, input {list(input_shape)}", "=" * len(head), head, "=" * len(head)]
+    for r in rows[1:]:
+        if depth is not None and r.depth > depth:
+            continue
+        name = "  " * (r.depth - 1) + f"{r.name} ({r.type})"
+        params = f"{r.params:,}" if r.params else "--"
+        macs = f"{r.macs:,}" if r.macs else "--"
+        cols = f"{r.im2col_bytes / 2**20:.1f} MB" if r.im2col_bytes else "--"
+        lines.append(f"{name:<42s} {str(list(r.output_shape)):<22s} {params:>12s} {macs:>16s} {cols:>14s}")
+    total_params = sum(r.params for r in rows)
+    total_macs = sum(r.macs for r in rows if r.is_leaf)
+    biggest = max((r for r in rows if r.im2col_bytes), key=lambda r: r.im2col_bytes, default=None)
+    lines += [
+        "=" * len(head),
+        f"Total params: {total_params:,}",
+        f"Total mult-adds: {total_macs / 1e9:.2f} G",
+        f"Output: {list(rows[0].output_shape)}",
+    ]
+    if biggest is not None:
+        lines.append(f"Largest im2col buffer: {biggest.im2col_bytes / 2**20:.1f} MB ({biggest.name})")
+    return "\n".join(lines)

@@ -1,11 +1,13 @@
-"""The walkthrough demo and the command line, end to end on the shipped photo."""
+"""The walkthrough demo end to end on the shipped photo: figures, answers, report, fallbacks, --check, French."""
 
+import re
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import torch
+import torchvision
 from PIL import Image
 
 import minicnn.functional as F
@@ -13,17 +15,60 @@ from minicnn import demo
 from minicnn.data import sample_image_path
 from minicnn.testing import assert_close
 
+CATS = {"tabby", "tiger cat", "Egyptian cat"}
 
-def test_demo_writes_every_figure_and_prints_the_answers(tmp_path, capsys):
-    results = demo.run(out_dir=tmp_path)
-    printed = capsys.readouterr().out
-    assert results["blurred_shape"] == (1, 1, 237, 237)
-    assert results["prewitt_shape"] == (1, 1, 254, 254)
-    assert results["pooled_shape"] == (1, 1, 2, 2)
-    assert "(1, 1, 237, 237)" in printed and "max_pool2d" in printed
-    for name in results["figures"]:
-        pixels = np.asarray(Image.open(tmp_path / name).convert("L"), dtype=float)
+
+def assert_figures_not_blank(folder, names):
+    for name in names:
+        pixels = np.asarray(Image.open(folder / name).convert("L"), dtype=float)
         assert pixels.shape[0] > 100 and pixels.std() > 5, f"{name} looks blank"
+
+
+def assert_report_complete(report, figures):
+    html = report.read_text(encoding="utf-8")
+    assert html.count("<figure>") == len(figures) and html.count("data:image/png;base64,") == len(figures)
+    for link in re.findall(r"<a href='([^']+)'>", html):  # every link points at a file beside the report
+        assert (report.parent / link).is_file(), link
+    return html
+
+
+@pytest.fixture
+def empty_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setattr("minicnn.hub._hub_dir", None)
+    return tmp_path / "torch"
+
+
+def test_offline_with_an_empty_cache_falls_back_and_checks_against_torch(tmp_path, empty_cache, capsys):
+    results = demo.run(out_dir=tmp_path / "out", quick=True, check=True)
+    printed = capsys.readouterr().out
+    assert results["blurred_shape"] == (1, 1, 237, 237) and results["prewitt_shape"] == (1, 1, 254, 254)
+    assert results["layer30"] == (512, 8, 8) and results["resnet_conv1"] == (64, 147, 9408)
+    train_diff, eval_diff = results["dropout"]
+    assert train_diff > 0 and eval_diff == 0
+    assert results["top5"][0] in CATS  # classified by the trained EfficientNet-Lite0
+    assert results["feature_maps"] == [(1, 64, 256, 256), (1, 256, 64, 64), (1, 512, 32, 32), (1, 512, 16, 16)]
+    for answer in ("512x8x8 for a 3x256x256 input", "64 neurons", "3x7x7 = 147 weights", "9,408 weights"):
+        assert answer in printed
+    assert "not found (expected at" in printed and str(empty_cache) in printed
+    assert "effnet_stem_trained.png" in results["figures"] and "resnet50_conv1_after.png" not in results["figures"]
+    assert_figures_not_blank(tmp_path / "out", results["figures"])
+    html = assert_report_complete(results["report"], results["figures"])
+    assert "random initialisation (pretrained weights not found" in html and "EfficientNet-Lite0 trained" in html
+    assert len(results["checks"]) >= 10 and all(ok for *_, ok in results["checks"])
+
+
+def test_pretrained_weights_in_the_cache_are_used_and_named(tmp_path, empty_cache):
+    folder = empty_cache / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    torch.manual_seed(0)
+    torch.save(torchvision.models.vgg16().state_dict(), folder / "vgg16-397923af.pth")
+    torch.save(torchvision.models.resnet50().state_dict(), folder / "resnet50-0676ba61.pth")
+    results = demo.run(out_dir=tmp_path / "out", quick=True, lang="fr")
+    assert "resnet50_conv1_after.png" in results["figures"] and "effnet_stem_trained.png" not in results["figures"]
+    html = assert_report_complete(results["report"], results["figures"])
+    assert "poids préentraînés IMAGENET1K_V1" in html and "resnet50-0676ba61.pth" in html  # V2 absent: V1 used
+    assert "Les noyaux de convolution après apprentissage" in html and "<html lang='fr'>" in html
 
 
 def test_notebook_gaussian_cell_matches_torch():
@@ -33,7 +78,6 @@ def test_notebook_gaussian_cell_matches_torch():
     var = 10
     kernel = (1.0 / (2.0 * 3.14 * var)) * torch.exp(-(xx**2 + yy**2) / (2 * var))
     np.testing.assert_allclose(demo.gaussian_kernel(), kernel.numpy(), rtol=1e-6)
-
     img = demo.load_image(sample_image_path())[None]
     ours = F.conv2d(img, np.tile(demo.gaussian_kernel(), (1, 3, 1, 1)))
     ref = torch.nn.functional.conv2d(torch.from_numpy(img).double(), kernel.double().repeat(1, 3, 1, 1))
@@ -47,29 +91,13 @@ def test_prewitt_kernels_are_the_notebooks():
     np.testing.assert_array_equal(k2[0, 1], np.array([[-1, 0, 1]] * 3).T)
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["demo", "--image", "no/such/cat.jpg"], "minicnn: error: image not found: no/such/cat.jpg"),
-        (["demo", "--image", __file__], "minicnn: error: cannot read"),
-    ],
-)
-def test_cli_reports_a_users_mistake_in_one_line(args, message, tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "minicnn", *args, "--out", str(tmp_path)], capture_output=True, text=True
-    )
-    assert result.returncode == 2
-    assert result.stderr.startswith(message)
-    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
-
-
-def test_cli_demo_on_another_image(tmp_path):
-    photo = tmp_path / "photo.jpg"
-    Image.fromarray((np.random.default_rng(0).random((120, 90, 3)) * 255).astype(np.uint8)).save(photo)
-    result = subprocess.run(
-        [sys.executable, "-m", "minicnn", "demo", "--image", str(photo), "--out", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "out" / "cat_prewitt.png").exists()
+def test_cli_demo_mistakes_are_one_line(tmp_path):
+    for args, message in [
+        (["--image", "no/such/cat.jpg"], "image not found: no/such/cat.jpg"),
+        (["--weights", "vgg16"], "--weights takes MODEL=NAME_OR_PATH"),
+        (["--weights", "vgg16=missing.pth"], "weights file not found: missing.pth"),
+    ]:
+        result = subprocess.run([sys.executable, "-m", "minicnn", "demo", "--out", str(tmp_path), *args],
+                                capture_output=True, text=True)  # fmt: skip
+        assert result.returncode == 2 and result.stderr.strip().startswith(f"minicnn: error: {message}")
+        assert len(result.stderr.strip().splitlines()) == 1
