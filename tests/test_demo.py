@@ -101,3 +101,17 @@ def test_cli_demo_mistakes_are_one_line(tmp_path):
                                 capture_output=True, text=True)  # fmt: skip
         assert result.returncode == 2 and result.stderr.strip().startswith(f"minicnn: error: {message}")
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_tutorial_runs(tmp_path):
+    """docs/tutorial.py, the notebook's cells with minicnn in place of torch, executed as a script."""
+    from pathlib import Path
+
+    tutorial = Path(__file__).resolve().parents[1] / "docs" / "tutorial.py"
+    env = {"TORCH_HOME": str(tmp_path), "MINICNN_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, str(tutorial)], capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert "(1, 1, 237, 237)" in out and "(1, 512, 8, 8)" in out and "64 147 9408" in out
+    assert "eval mode, two passes differ by 0.0" in out
+    assert any(cat in out for cat in CATS)  # the trained network recognises the cat
