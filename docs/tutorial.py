@@ -173,7 +173,9 @@ try:
     x = img
 except (hub.OfflineError, FileNotFoundError):
     print("VGG16's pretrained weights are not here: EfficientNet-Lite0 classifies instead")
-    model = models.efficientnet_lite0(weights="DEFAULT")
+    # eval() at once: EfficientNet has BatchNorm, which in training mode would normalize with the
+    # statistics of this one-image batch instead of ImageNet's (VGG16 has none: only dropout changes)
+    model = models.efficientnet_lite0(weights="DEFAULT").eval()
     x = models.EfficientNetLite0_Weights.DEFAULT.transforms()(Image.open(path))[None]
 
 output = model(x)  # raw scores
