@@ -24,7 +24,7 @@ def section_a(ctx, r):
     """Models printed, the Gaussian blur, the Prewitt exercise, ReLU and max pooling, the layer-30 question."""
     lang = ctx.lang
     r.section(t(lang, "A"))
-    with r.step("A.1 print(model): VGG16, ResNet50"):
+    with r.step(t(lang, "step.A1")):
         r.text(t(lang, "A.models"))
         r.code("model = models.vgg16()\nprint(model)\nmodel = models.resnet50()\nprint(model)")
         for model in (ctx.vgg16, ctx.resnet50_fresh):
@@ -32,13 +32,13 @@ def section_a(ctx, r):
             r.output(text, echo=False)
             lines = text.splitlines()
             print("   " + "\n   ".join(lines[:8]) + f"\n   ... ({len(lines)} lines, all in the report)")
-    with r.step(f"A.2 The image: {ctx.image.name}"):
+    with r.step(t(lang, "step.A2", name=ctx.image.name)):
         r.text(t(lang, "A.image"))
         img = load_image(ctx.image)[None]  # (1, 3, 256, 256)
         ctx.img = img
         r.output(f"img.shape = {img.shape}, dtype {img.dtype}, values in [{img.min():.3f}, {img.max():.3f}]")
         r.figure(figures.rgb(img[0], f"{ctx.image.name}, 256x256"), "image.png", ctx.image.name, "--")
-    with r.step("A.3 A 20x20 Gaussian kernel through conv2d"):
+    with r.step(t(lang, "step.A3")):
         r.text(t(lang, "A.gauss"))
         r.code("kernel = np.tile(gaussian_kernel(), (1, 3, 1, 1))   # kernel.repeat(1, 3, 1, 1)\n"
                "output = F.conv2d(img, kernel)")  # fmt: skip
@@ -51,7 +51,7 @@ def section_a(ctx, r):
                  f"conv2d with the Gaussian kernel: {blurred.shape}", "--")  # fmt: skip
         ctx.results["blurred_shape"] = blurred.shape
         ctx.checker.conv(r, "Gaussian blur (conv2d)", img, kernel, blurred)
-    with r.step("A.4 Exercise: the Prewitt filter"):
+    with r.step(t(lang, "step.A4")):
         r.text(t(lang, "A.prewitt"))
         k1, k2 = prewitt_kernels()
         r.code("kernel1 = np.tile([[-1., 0., 1.]] * 3, (1, 3, 1, 1))\nkernel2 = kernel1.transpose(0, 1, 3, 2)\n"
@@ -65,7 +65,7 @@ def section_a(ctx, r):
         ctx.results["prewitt_shape"] = magnitude.shape
         ctx.checker.conv(r, "Prewitt, horizontal (conv2d)", img, k1, out1)
         ctx.checker.conv(r, "Prewitt, vertical (conv2d)", img, k2, out2)
-    with r.step("A.5 ReLU and 2x2 max pooling"):
+    with r.step(t(lang, "step.A5")):
         r.text(t(lang, "A.relu"))
         x = ctx.rng.random((1, 1, 4, 4), dtype=np.float32) - 0.5
         r.code("x = np.random.rand(1, 1, 4, 4) - 0.5\nprint(F.relu(x))\nprint(F.max_pool2d(x, kernel_size=2))")
@@ -75,7 +75,7 @@ def section_a(ctx, r):
         ctx.results["pooled_shape"] = pooled.shape
         ctx.checker.op(r, "relu", F.relu(x), x)
         ctx.checker.op(r, "max_pool2d", pooled, x, kernel_size=2)
-    with r.step("A.6 Exercise: the size of VGG16's layer-30 output"):
+    with r.step(t(lang, "step.A6")):
         r.text(t(lang, "A.table"))
         rows = summarize(ctx.vgg16, (3, 256, 256))
         r.output(format_summary([rows[0]] + [row for row in rows[1:] if row.depth == 2], "vgg16", (1, 3, 256, 256)),
@@ -91,7 +91,7 @@ def section_b(ctx, r):
     """ResNet50's first-layer kernels before and after training, and the exercise's counts."""
     lang = ctx.lang
     r.section(t(lang, "B"))
-    with r.step("B.1 Before training"):
+    with r.step(t(lang, "step.B1")):
         r.text(t(lang, "B.before"))
         first = ctx.resnet50_fresh.conv1.weight  # (64, 3, 7, 7)
         r.code("model = models.resnet50()\nfirst_layer = model.conv1.weight\nprint(first_layer.shape)")
@@ -99,7 +99,7 @@ def section_b(ctx, r):
         r.figure(figures.kernel_grid(first, "ResNet50 conv1, before training"), "resnet50_conv1_before.png",
                  "ResNet50 conv1 (channel 0 of each kernel), before training",
                  t(lang, "fig.weights", weights=t(lang, "weights.fresh")))  # fmt: skip
-    with r.step("B.2 After training"):
+    with r.step(t(lang, "step.B2")):
         found = ctx.resnet50_found
         if found.source is not None:
             r.text(t(lang, "B.after"))
@@ -132,9 +132,9 @@ def section_c(ctx, r):
     """The image classified, dropout made visible, feature maps through forward hooks."""
     lang = ctx.lang
     r.section(t(lang, "C"))
-    with r.step("C.1 Classification"):
+    with r.step(t(lang, "step.C1")):
         classify(ctx, r)
-    with r.step("C.2 Dropout: training mode against eval mode"):
+    with r.step(t(lang, "step.C2")):
         r.text(t(lang, "C.dropout"))
         x = normalized_image(ctx)
         vgg = ctx.vgg16.train()
@@ -155,7 +155,7 @@ def section_c(ctx, r):
         ctx.results["dropout"] = (train_diff, eval_diff)
         r.answer(f"train: {train_diff:.3e} > 0, eval: {eval_diff:.3e} = 0")
         ctx.checker.model_output(r, "VGG16 eval-mode probabilities", "vgg16", ctx.vgg16, x, outs["eval"][0])
-    with r.step("C.3 Feature maps of layers 0, 10, 17, 28 (forward hooks)"):
+    with r.step(t(lang, "step.C3")):
         r.text(t(lang, "C.maps"))
         r.code("z = []\ndef store_layer_output(model, input, output):\n    z.append(output)\n\n"
                "for i in (0, 10, 17, 28):\n    model.features[i].register_forward_hook(store_layer_output)\n"

@@ -90,6 +90,19 @@ TEXT = {
     "check.none": ("Run with --check (torch installed) to recompute every number with PyTorch.",
                    "Lancez avec --check (torch installé) pour recalculer chaque nombre avec PyTorch."),
     "figures": ("Figures", "Figures"),
+    "step.A1": ('A.1 print(model): VGG16, ResNet50', 'A.1 print(model) : VGG16, ResNet50'),
+    "step.A3": ('A.3 A 20x20 Gaussian kernel through conv2d', 'A.3 Un noyau gaussien 20x20 appliqué par conv2d'),
+    "step.A4": ('A.4 Exercise: the Prewitt filter', 'A.4 Exercice : le filtre de Prewitt'),
+    "step.A5": ('A.5 ReLU and 2x2 max pooling', 'A.5 ReLU et maxpooling 2x2'),
+    "step.A6": ("A.6 Exercise: the size of VGG16's layer-30 output",
+                'A.6 Exercice : la taille de la sortie de la couche 30 du VGG16'),
+    "step.B1": ('B.1 Before training', 'B.1 Avant apprentissage'),
+    "step.B2": ('B.2 After training', 'B.2 Après apprentissage'),
+    "step.C1": ('C.1 Classification', 'C.1 Classification'),
+    "step.C2": ('C.2 Dropout: training mode against eval mode', 'C.2 Dropout : mode entraînement contre mode eval'),
+    "step.C3": ('C.3 Feature maps of layers 0, 10, 17, 28 (forward hooks)',
+                'C.3 Cartes de caractéristiques des couches 0, 10, 17, 28 (hooks)'),
+    "step.A2": ("A.2 The image: {name}", "A.2 L'image : {name}"),
 }  # fmt: skip
 
 
