@@ -8,10 +8,29 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
+import sys
 from collections.abc import Iterator
 
+
+def use_quiet_numba_threads() -> None:
+    """Run Numba's parallel loops on its own "workqueue" threads, unless NUMBA_THREADING_LAYER says otherwise.
+
+    NumPy's GEMM (OpenBLAS) and Numba's default OpenMP pool both keep their threads spinning for a while
+    after a parallel region. A network alternates the two (a GEMM, then a compiled kernel, then a GEMM...),
+    and each switch then waits for the other pool's spinning threads: about 9 ms per switch on 2 cores,
+    measured (benchmarks/README.md). The workqueue pool sleeps instead: 0.2 ms.
+    """
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        os.environ["NUMBA_THREADING_LAYER"] = "workqueue"
+        if "numba" in sys.modules:  # imported already: its configuration was read; set it directly
+            sys.modules["numba"].config.THREADING_LAYER = "workqueue"
+
+
+use_quiet_numba_threads()
+
 #: Every name ``conv2d(algorithm=...)`` accepts. "auto" picks per call (see functional/conv.py).
-CONV_ALGORITHMS = ("auto", "naive", "im2col", "numba")
+CONV_ALGORITHMS = ("auto", "naive", "im2col", "numba", "winograd", "winograd2")
 
 _default_algorithm: contextvars.ContextVar[str] = contextvars.ContextVar("conv_algorithm", default="auto")
 

@@ -5,9 +5,13 @@ run, so a red CI is reproducible). HYPOTHESIS_PROFILE overrides.
 """
 
 import os
+import tempfile
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+# "auto" remembers its measurements on disk: keep the tests' out of the user's cache.
+os.environ.setdefault("MINICNN_CACHE_DIR", tempfile.mkdtemp(prefix="minicnn-test-cache-"))
 
 settings.register_profile(
     "dev",

@@ -7,7 +7,7 @@ are (N, C, H, W) or unbatched (C, H, W), conv weights (C_out, C_in // groups, KH
 """
 
 from minicnn.functional.activation import dropout, log_softmax, relu, relu6, softmax
-from minicnn.functional.conv import conv2d
+from minicnn.functional.conv import conv2d, conv2d_relu
 from minicnn.functional.linear import batch_norm, linear
 from minicnn.functional.padding import pad
 from minicnn.functional.pooling import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
@@ -18,6 +18,7 @@ __all__ = [
     "avg_pool2d",
     "batch_norm",
     "conv2d",
+    "conv2d_relu",
     "dropout",
     "linear",
     "log_softmax",

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from minicnn._config import check_conv_algorithm, get_conv_algorithm
+from minicnn.functional import _autotune, _dispatch
 from minicnn.functional._args import (
     as_batched,
     check_array,
@@ -14,52 +13,11 @@ from minicnn.functional._args import (
     shape_str,
     silent_ieee,
 )
-from minicnn.kernels.conv_im2col import conv2d_1x1, conv2d_im2col
-from minicnn.kernels.conv_naive import conv2d_naive
-
-
-def _conv2d_numba(*args):
-    from minicnn.kernels.conv_numba import conv2d_numba  # imported late: Numba takes a moment to load
-
-    return conv2d_numba(*args)
-
-
-def _depthwise_numba(*args):
-    from minicnn.kernels.depthwise import depthwise_numba
-
-    return depthwise_numba(*args)
-
-
-def _depthwise_shift_add(*args):
-    from minicnn.kernels.depthwise import depthwise_shift_add
-
-    return depthwise_shift_add(*args)
-
-
-#: The general kernel of each algorithm, and (below) the faster ones it uses for two special shapes.
-KERNELS = {"naive": conv2d_naive, "im2col": conv2d_im2col, "numba": _conv2d_numba}
-#: (algorithm, shape kind) -> kernel. 1x1 convolutions are a GEMM with no column matrix to build;
-#: depthwise convolutions (one input channel per output channel) avoid thousands of tiny GEMMs.
-SPECIAL_KERNELS = {
-    ("im2col", "pointwise"): conv2d_1x1,
-    ("numba", "pointwise"): conv2d_1x1,
-    ("im2col", "depthwise"): _depthwise_shift_add,
-    ("numba", "depthwise"): _depthwise_numba,
-}
-
-
-def shape_kind(w_shape, groups) -> str:
-    """ "pointwise" (1x1, groups 1), "depthwise" (one input channel per output channel) or "general"."""
-    C_out, C_in_g, KH, KW = w_shape
-    if groups == 1 and KH == KW == 1:
-        return "pointwise"
-    if groups > 1 and C_in_g == 1:
-        return "depthwise"
-    return "general"
+from minicnn.functional._dispatch import KERNELS, SPECIAL_KERNELS, shape_kind  # noqa: F401 - re-exported
 
 
 @silent_ieee
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, algorithm=None):
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, algorithm=None, _relu=False):
     r"""2-D convolution (cross-correlation) over a batch of multi-channel images, as ``torch.nn.functional.conv2d``.
 
     .. math::
@@ -78,8 +36,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
             extra row/column goes to the bottom/right, as in PyTorch); or ``(left, right, top, bottom)``
             as in ``F.pad`` for asymmetric padding (TensorFlow's "SAME").
         groups: split channels into this many independent convolutions (``groups == C_in``: depthwise).
-        algorithm: ``"naive"``, ``"im2col"``, ``"numba"``, ``"auto"``, or None for the current default
-            (see ``minicnn.conv_algorithm``). All give the same result within the documented tolerance.
+        algorithm: ``"naive"``, ``"im2col"``, ``"numba"``, ``"winograd"`` (F(4x4, 3x3)), ``"winograd2"``
+            (F(2x2, 3x3)), ``"auto"`` (measured: the fastest that applies), or None for the current default
+            (see ``minicnn.conv_algorithm``). All give the same result within the documented tolerances;
+            Winograd covers 3x3 stride-1 convolutions and leaves other shapes to im2col.
 
     Shape:
         OH = floor((H + pad_top + pad_bottom - dH*(KH-1) - 1) / sH) + 1, and likewise OW.
@@ -104,18 +64,16 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
 
     name = check_conv_algorithm(get_conv_algorithm() if algorithm is None else algorithm)
     if name == "auto":
-        name = choose_algorithm(x.shape, weight.shape, groups)
-    top, bottom, left, right = pads
-    x = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))  # always a fresh C-contiguous copy
-    kernel = SPECIAL_KERNELS.get((name, shape_kind(weight.shape, groups)), KERNELS[name])
-    out = kernel(x, weight, bias, stride, dilation, groups)
+        name = _autotune.choose(x, weight, bias, stride, pads, dilation, groups)
+    out = _dispatch.run(name, x, weight, bias, stride, pads, dilation, groups, relu=_relu)
     return out[0] if unbatched else out
 
 
-def choose_algorithm(x_shape, w_shape, groups):
-    """The "auto" choice: im2col (one BLAS GEMM; a plain GEMM for 1x1) for ordinary convolutions, the
-    compiled depthwise kernel for depthwise ones."""
-    return "numba" if shape_kind(w_shape, groups) == "depthwise" else "im2col"
+def conv2d_relu(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, algorithm=None):
+    """``relu(conv2d(...))`` in one pass: the kernels add the bias and apply ReLU to each block of output
+    while it is still in cache (what a network's Conv2d + ReLU pairs run when no hook needs the conv's
+    own output). Same arguments and result as the two calls."""
+    return conv2d(input, weight, bias, stride, padding, dilation, groups, algorithm=algorithm, _relu=True)
 
 
 def _check_conv_args(x, weight, bias, stride, dilation, groups):

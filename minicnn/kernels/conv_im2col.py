@@ -11,6 +11,9 @@ With groups, the rows of ``cols`` that belong to group g are contiguous (channel
 so the product splits into G independent GEMMs, batched by ``np.matmul``. The price is memory: ``cols``
 is KH*KW times larger than the input (116 MB for VGG16's second layer at 224x224 in float32); the speed
 comes from the GEMM, which BLAS runs near the machine's peak.
+
+``conv2d_im2col_full`` is the readable version (the whole matrix); ``conv2d_im2col``, the one the
+"im2col" algorithm runs, builds it a band of output rows at a time in a small reused buffer.
 """
 
 from __future__ import annotations
@@ -39,8 +42,8 @@ def im2col(x, kernel_size, stride, dilation):
     return cols.reshape(N, C * KH * KW, OH * OW)
 
 
-def conv2d_im2col(x, weight, bias, stride, dilation, groups):
-    """conv2d as im2col then one GEMM per (image, group).
+def conv2d_im2col_full(x, weight, bias, stride, dilation, groups):
+    """conv2d as im2col then one GEMM per (image, group): the readable version, the whole matrix at once.
 
     Shape:
         x: (N, C_in, H, W), already zero-padded; weight: (C_out, C_in // groups, KH, KW); bias: (C_out,) or None
@@ -56,6 +59,52 @@ def conv2d_im2col(x, weight, bias, stride, dilation, groups):
     out = out.reshape(N, C_out, OH, OW)
     if bias is not None:
         out += bias[:, None, None]
+    return out
+
+
+#: The column matrix is built this many elements at a time (4 MB of float32: it stays in cache and is reused).
+WORKSPACE_ELEMENTS = 1 << 20
+
+
+def conv2d_im2col(x, weight, bias, stride, dilation, groups, relu=False):
+    """conv2d as im2col + GEMM with a bounded workspace: ``conv2d_im2col_full`` a band of output rows at a time.
+
+    The full column matrix of VGG16's conv1_2 is 116 MB, written to memory and read back by the GEMM. Here
+    the columns of a few output rows at a time (at most WORKSPACE_ELEMENTS) are built into one reused buffer
+    that stays in cache, and the GEMM writes its (C_out, rows*OW) block straight into the NCHW output
+    (a strided view: no transpose, no copy). Bias and, if asked, ReLU are applied to the block while it is
+    still in cache.
+
+    Shape: as ``conv2d_im2col_full``.
+    """
+    N, C, H, W = x.shape
+    C_out, C_in_g, KH, KW = weight.shape
+    (sH, sW), (dH, dW) = stride, dilation
+    OH, OW = conv_output_size(H, KH, sH, dH), conv_output_size(W, KW, sW, dW)
+    K = C_in_g * KH * KW  # rows of the column matrix per group
+    out = np.empty((N, C_out, OH, OW), dtype=x.dtype)
+    if out.size == 0:
+        return out
+    rows = max(1, min(OH, WORKSPACE_ELEMENTS // max(1, C * KH * KW * OW)))  # output rows per band
+    workspace = np.empty(C * KH * KW * rows * OW, dtype=x.dtype)
+    w = weight.reshape(groups, C_out // groups, K)  # (G, C_out_g, K)
+    b = None if bias is None else bias.reshape(groups, C_out // groups, 1)
+    for n in range(N):
+        out_n = out[n].reshape(groups, C_out // groups, OH * OW)  # (G, C_out_g, OH*OW), a view of out
+        for oh0 in range(0, OH, rows):
+            r = min(rows, OH - oh0)
+            cols = workspace[: C * KH * KW * r * OW].reshape(C, KH, KW, r, OW)
+            h0 = oh0 * sH
+            for kh in range(KH):
+                for kw in range(KW):
+                    hs, ws = h0 + kh * dH, kw * dW
+                    cols[:, kh, kw] = x[n, :, hs : hs + sH * (r - 1) + 1 : sH, ws : ws + sW * (OW - 1) + 1 : sW]
+            block = out_n[:, :, oh0 * OW : (oh0 + r) * OW]  # (G, C_out_g, r*OW)
+            np.matmul(w, cols.reshape(groups, K, r * OW), out=block)
+            if b is not None:
+                block += b
+            if relu:
+                np.maximum(block, 0, out=block)
     return out
 
 

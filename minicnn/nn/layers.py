@@ -60,6 +60,10 @@ class Conv2d(Module):
         x = F.pad(x, (pw, pw, ph, ph), mode=self.padding_mode)  # F.pad order: (left, right, top, bottom)
         return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
+    def forward_relu(self, x):
+        """relu(self(x)) in one fused pass (used by Sequential when no hook is watching)."""
+        return F.conv2d_relu(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if isinstance(self.padding, str) or any(self.padding):

@@ -1,0 +1,126 @@
+"""The fast paths: Winograd, bounded-workspace im2col, fused conv+ReLU, and the measuring "auto"."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minicnn
+import minicnn.functional as F
+from minicnn import models
+from minicnn.functional import _autotune
+from minicnn.kernels import conv_im2col, winograd
+from minicnn.testing import assert_close
+from reference.functional import torch_op
+from tests.strategies import DTYPES, make_array
+
+
+@st.composite
+def winograd_cases(draw):
+    """3x3, stride 1: the shapes Winograd computes, with any (also asymmetric) padding and odd sizes."""
+    dtype = draw(st.sampled_from(DTYPES))
+    n, c_in, c_out = draw(st.integers(1, 2)), draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    pads = tuple(draw(st.integers(0, 2)) for _ in range(4))  # (left, right, top, bottom)
+    h = draw(st.integers(max(1, 3 - pads[2] - pads[3]), 13))
+    w = draw(st.integers(max(1, 3 - pads[0] - pads[1]), 13))
+    seed = draw(st.integers(0, 2**32 - 1))
+    x = make_array(seed, (n, c_in, h, w), dtype)
+    weight = make_array(seed + 1, (c_out, c_in, 3, 3), dtype)
+    bias = make_array(seed + 2, (c_out,), dtype) if draw(st.booleans()) else None
+    return x, weight, bias, pads
+
+
+@pytest.mark.parametrize("algorithm", ["winograd", "winograd2"])
+@given(case=winograd_cases(), relu=st.booleans())
+def test_winograd_matches_torch(algorithm, case, relu):
+    x, w, b, pads = case
+    ref = torch_op("conv2d", x, w, b, padding=pads, float64=True)
+    scale = torch_op("conv2d", np.abs(x), np.abs(w), None if b is None else np.abs(b), padding=pads, float64=True)
+    op = F.conv2d_relu if relu else F.conv2d
+    got = op(x, w, b, padding=pads, algorithm=algorithm)
+    assert_close(got, np.maximum(ref, 0) if relu else ref, kind=algorithm, dtype=x.dtype, scale=scale.max())
+
+
+def test_winograd_on_vgg16_shaped_layers_within_its_tolerance():
+    """The error the tolerance table quotes: F(4x4, 3x3) on VGG-like layers, random data."""
+    rng = np.random.default_rng(0)
+    for c_in, c_out, size in [(3, 64, 32), (64, 64, 32), (256, 256, 14), (512, 512, 7)]:
+        x = rng.standard_normal((1, c_in, size, size), dtype=np.float32)
+        w = (rng.standard_normal((c_out, c_in, 3, 3)) * np.sqrt(2 / (9 * c_in))).astype(np.float32)
+        ref = torch_op("conv2d", x, w, padding=1, float64=True)
+        scale = torch_op("conv2d", np.abs(x), np.abs(w), padding=1, float64=True).max()
+        for algorithm in ("winograd", "winograd2"):
+            assert_close(F.conv2d(x, w, padding=1, algorithm=algorithm), ref, kind=algorithm, scale=scale)
+
+
+def test_winograd_leaves_other_shapes_to_im2col():
+    x, w = make_array(0, (1, 4, 9, 9), np.float32), make_array(1, (4, 4, 3, 3), np.float32)
+    for kwargs in ({"stride": 2}, {"dilation": 2}, {"groups": 2, "w": w[:, :2]}):
+        weight = kwargs.pop("w", w)
+        np.testing.assert_array_equal(
+            F.conv2d(x, weight, algorithm="winograd", **kwargs), F.conv2d(x, weight, algorithm="im2col", **kwargs)
+        )
+
+
+def test_transformed_weights_are_cached_and_refreshed_when_changed():
+    w = make_array(2, (4, 3, 3, 3), np.float32)
+    x = make_array(3, (1, 3, 8, 8), np.float32)
+    first = F.conv2d(x, w, padding=1, algorithm="winograd")
+    assert winograd.cached_weights(w, 4) is winograd.cached_weights(w, 4)
+    w *= 2  # changed in place: the cache notices
+    assert_close(F.conv2d(x, w, padding=1, algorithm="winograd"), 2 * first.astype(np.float64), kind="winograd")
+
+
+def test_bounded_im2col_equals_the_readable_full_matrix(monkeypatch):
+    """Many small bands (a tiny workspace) give the full-matrix result exactly: same sums, same order."""
+    x, w, b = make_array(4, (2, 6, 11, 9), np.float64), make_array(5, (4, 3, 3, 2), np.float64), np.arange(4.0)
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (2, 2)))
+    full = conv_im2col.conv2d_im2col_full(xp, w, b, (2, 1), (1, 2), 2)
+    monkeypatch.setattr(conv_im2col, "WORKSPACE_ELEMENTS", 50)  # one output row per band
+    np.testing.assert_allclose(conv_im2col.conv2d_im2col(xp, w, b, (2, 1), (1, 2), 2), full, rtol=1e-14, atol=1e-14)
+
+
+def test_fused_conv_relu_in_models_changes_nothing(tmp_path):
+    """Sequential runs Conv2d+ReLU fused unless a hook watches; the logits equal the unfused ones and torch's."""
+    torch.manual_seed(5)
+    tv = torchvision.models.vgg16().eval()
+    torch.save(tv.state_dict(), tmp_path / "vgg16.pth")
+    model = models.vgg16(weights=tmp_path / "vgg16.pth").eval()
+    x = make_array(6, (1, 3, 64, 64), np.float32)
+    fused = model(x)
+    with model.features[0].register_forward_hook(lambda m, i, o: None):  # a hook: that pair runs unfused
+        unfused_first = model(x)
+    np.testing.assert_array_equal(fused, unfused_first)
+    with torch.no_grad():
+        ref = tv.double()(torch.from_numpy(x.astype(np.float64))).numpy()
+    assert_close(fused, ref, kind="model", dtype=np.float32)
+
+
+def test_auto_measures_once_and_remembers_on_disk(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINICNN_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(_autotune, "_choices", {})
+    monkeypatch.setattr(_autotune, "_loaded", False)
+    x, w = make_array(7, (1, 8, 20, 20), np.float32), make_array(8, (8, 8, 3, 3), np.float32)
+    with minicnn.conv_algorithm("auto"):
+        out = F.conv2d(x, w, padding=1)
+    saved = json.loads(_autotune.cache_file().read_text())
+    assert len(saved) == 1 and list(saved.values())[0] in ("im2col", "winograd", "winograd2")
+    assert_close(out, torch_op("conv2d", x, w, padding=1, float64=True), kind="auto", dtype=np.float32,
+                 scale=torch_op("conv2d", np.abs(x), np.abs(w), padding=1, float64=True).max())  # fmt: skip
+    calls = []
+    monkeypatch.setattr(_autotune, "_measure", lambda *a: calls.append(a) or "im2col")
+    F.conv2d(x, w, padding=1)  # remembered: not measured again
+    assert calls == []
+
+
+def test_auto_without_measuring(monkeypatch):
+    monkeypatch.setenv("MINICNN_AUTOTUNE", "0")
+    assert (
+        _autotune.choose(np.ones((1, 2, 5, 5)), np.ones((2, 2, 3, 3)), None, (1, 1), (1, 1, 1, 1), (1, 1), 1)
+        == "im2col"
+    )
+    assert _autotune.candidates((4, 1, 3, 3), (1, 1), (1, 1), 4) == ["numba"]
