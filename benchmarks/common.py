@@ -1,0 +1,67 @@
+"""What every benchmark shares: the same threads for everyone, fair interleaved timing, the machine's peaks.
+
+Fairness rules (each one measured to matter on the 2-core development machines):
+- torch, OpenBLAS (NumPy's GEMM) and Numba all get ``--threads`` threads.
+- OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are removed for the benchmark's own process: this workplace sets
+  them for old OpenBLAS builds, and they pin NumPy's GEMM to AVX2 kernels (234 GFLOP/s instead of 444 on
+  an AVX-512 machine), which would handicap minicnn against torch's oneDNN.
+- OPENBLAS_THREAD_TIMEOUT=4 makes OpenBLAS's idle threads sleep almost at once; without it they spin
+  for ~0.1 s after each GEMM and slow down whatever runs next (torch measured 2x slower right after).
+- Contenders run interleaved (A, B, torch, A, B, torch, ...) after a warm-up call each (which also
+  compiles Numba code), with a short pause between calls so that no library's spinning threads steal
+  time from the next; the report gives medians and ratios to torch from the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+BENCH_ENV = {"OPENBLAS_THREAD_TIMEOUT": "4"}
+REMOVED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def prepare_process(threads: int) -> None:
+    """Re-execute this script with the benchmark environment if it is not set yet (before NumPy loads)."""
+    wanted = {**BENCH_ENV, "OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads),
+              "MKL_NUM_THREADS": str(threads), "NUMBA_NUM_THREADS": str(threads)}  # fmt: skip
+    if any(os.environ.get(k) != v for k, v in wanted.items()) or any(k in os.environ for k in REMOVED_ENV):
+        env = {k: v for k, v in os.environ.items() if k not in REMOVED_ENV} | wanted
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+
+
+def progress(message: str) -> None:
+    print(message, flush=True)
+
+
+def median(values):
+    s = sorted(values)
+    return s[len(s) // 2]
+
+
+def time_interleaved(runs: dict, repeats: int, pause: float = 0.02) -> dict:
+    """Median seconds per call of each function, called in turn after one warm-up call each."""
+    for fn in runs.values():
+        fn()
+    samples = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, fn in runs.items():
+            time.sleep(pause)
+            t0 = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - t0)
+    return {name: median(s) for name, s in samples.items()}
+
+
+def gemm_peak(np, n=2048, repeats=5) -> float:
+    """Median GFLOP/s of a float32 n x n x n product through NumPy's BLAS: the machine's practical peak."""
+    a = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
+    return 2 * n**3 / time_interleaved({"gemm": lambda: a @ a}, repeats)["gemm"] / 1e9
+
+
+def memory_bandwidth(np, mb=256, repeats=5) -> float:
+    """Median GB/s of copying ``mb`` MB (read + write counted): the roofline's slanted line."""
+    a = np.ones(mb * 2**18, np.float32)
+    b = np.empty_like(a)
+    return 2 * a.nbytes / time_interleaved({"copy": lambda: np.copyto(b, a)}, repeats)["copy"] / 1e9

@@ -1,0 +1,116 @@
+"""End-to-end benchmarks: whole networks against torch, checkpoint loading, peak memory, CLI start-up."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import median, progress, time_interleaved
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def networks(np, torch, args, checkpoints):
+    """VGG16 and ResNet50 forward passes (eval mode) at batch 1 and 8: each algorithm and auto against torch."""
+    import torchvision
+
+    import minicnn
+    from minicnn import models
+
+    rows = []
+    for name in ("vgg16", "resnet50"):
+        ours = getattr(models, name)(weights=checkpoints[name]).eval()
+        theirs = getattr(torchvision.models, name)()
+        theirs.load_state_dict(torch.load(checkpoints[name], weights_only=True))
+        theirs.eval()
+        for batch in args.batches:
+            x = np.random.default_rng(batch).standard_normal((batch, 3, args.size, args.size), dtype=np.float32)
+            xt = torch.from_numpy(x)
+
+            def run_with(algorithm, model=ours, x=x):
+                with minicnn.conv_algorithm(algorithm):
+                    return model(x)
+
+            algorithms = ["im2col", "winograd", "auto"] + (["numba"] if batch == 1 and not args.quick else [])
+            runs = {a: (lambda a=a: run_with(a)) for a in algorithms}
+            with torch.no_grad():
+                runs["torch"] = lambda: theirs(xt)
+                times = time_interleaved(runs, args.repeats)
+            row = {"model": name, "batch": batch, **{a: 1e3 * t for a, t in times.items()}}
+            rows.append(row)
+            progress(
+                f"{name} batch {batch}: "
+                + ", ".join(f"{a} {row[a]:.0f} ms ({row[a] / row['torch']:.2f}x)" for a in times)
+            )
+    return rows
+
+
+def checkpoint_load(np, torch, args, checkpoints):
+    """Loading VGG16's checkpoint: minicnn's memory map (and then reading every value) against torch.load."""
+    from minicnn import load_checkpoint
+
+    path = checkpoints["vgg16"]
+    runs = {
+        "minicnn": lambda: load_checkpoint(path),
+        "minicnn_read_all": lambda: sum(float(a.sum()) for a in load_checkpoint(path).values()),
+        "torch": lambda: torch.load(path, weights_only=True),
+    }
+    times = {k: 1e3 * v for k, v in time_interleaved(runs, args.repeats).items()}
+    progress("checkpoint load (VGG16, 528 MB): " + ", ".join(f"{k} {v:.1f} ms" for k, v in times.items()))
+    return times
+
+
+CLASSIFY_TORCHVISION = """
+import sys, torch, torchvision
+from PIL import Image
+torch.set_num_threads(int(sys.argv[3]))
+model = torchvision.models.vgg16()
+model.load_state_dict(torch.load(sys.argv[1], weights_only=True))
+model.eval()
+x = torchvision.models.VGG16_Weights.DEFAULT.transforms()(Image.open(sys.argv[2]).convert("RGB"))[None]
+with torch.no_grad():
+    print(model(x).softmax(1).topk(5))
+"""
+
+
+def peak_memory(args, checkpoints):
+    """Peak resident memory (MB) of classifying the cat with VGG16: `minicnn classify` against torchvision."""
+    from minicnn.data import sample_image_path
+
+    def max_rss(cmd):
+        wrapper = "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); " \
+                  "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"  # fmt: skip
+        out = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, check=True)
+        return int(out.stdout.split()[-1]) / 1024
+
+    image = str(sample_image_path())
+    ours = max_rss([sys.executable, "-m", "minicnn", "classify", image, "--weights", str(checkpoints["vgg16"])])
+    theirs = max_rss([sys.executable, "-c", CLASSIFY_TORCHVISION, str(checkpoints["vgg16"]), image, str(args.threads)])
+    progress(
+        f"peak memory, classify with VGG16: minicnn {ours:.0f} MB, torchvision {theirs:.0f} MB ({ours / theirs:.2f}x)"
+    )
+    return {"minicnn_mb": ours, "torchvision_mb": theirs}
+
+
+def cli_startup(args):
+    """Seconds for `minicnn classify --model efficientnet_lite0` with an empty Numba cache, then a warm one."""
+    from minicnn.data import sample_image_path
+
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache, "MINICNN_CACHE_DIR": cache}
+        cmd = [sys.executable, "-m", "minicnn", "classify", str(sample_image_path()), "--model", "efficientnet_lite0"]
+        times = {}
+        for label in ("cold", "warm", "warm"):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, env=env, check=True, capture_output=True)
+            times.setdefault(label, []).append(time.perf_counter() - t0)
+    result = {k: median(v) for k, v in times.items()}
+    progress(
+        f"CLI start-up (classify, EfficientNet-Lite0): cold Numba cache {result['cold']:.1f} s, "
+        f"warm {result['warm']:.1f} s"
+    )
+    return result

@@ -1,0 +1,134 @@
+"""Turn the benchmark results into docs/benchmarks.md and two plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ALGOS = ["naive", "im2col", "numba", "winograd", "winograd2", "auto"]
+
+
+def write(results: dict, docs: Path) -> None:
+    figures = docs / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    plot_layers(results, figures / "bench_layers.png")
+    plot_roofline(results, figures / "bench_roofline.png")
+    (docs / "benchmarks.md").write_text(markdown(results))
+
+
+def markdown(r: dict) -> str:
+    m = r["meta"]
+    peak = m["gemm_peak_gflops"]
+    out = [
+        "# Benchmarks",
+        "",
+        "Written by `python benchmarks/run.py` (see benchmarks/README.md for the method). Medians of interleaved",
+        "runs; every ratio is against torch in the same run, same threads.",
+        "",
+        f"Machine: {m['cpu']} ({m['machine']}), {m['threads']} threads for every library; float32 GEMM peak "
+        f"measured at {peak:.0f} GFLOP/s, memory bandwidth {m['bandwidth_gbs']:.1f} GB/s; NumPy {m['numpy']}, "
+        f"torch {m['torch']}; {m['date']}." + (" **Quick smoke run: not meaningful.**" if m["quick"] else ""),
+        "",
+        "## Whole networks (eval mode, float32, milliseconds per forward pass; ratio to torch)",
+        "",
+        "| model | batch | torch | im2col | winograd | auto | numba |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for n in r["networks"]:
+        t = n["torch"]
+        cell = lambda a, n=n, t=t: f"{n[a]:.0f} ({n[a] / t:.2f}x)" if a in n else "--"  # noqa: E731
+        out.append(f"| {n['model']} | {n['batch']} | {t:.0f} | {cell('im2col')} | {cell('winograd')} | "
+                   f"{cell('auto')} | {cell('numba')} |")  # fmt: skip
+    load, mem = r["load_ms"], r["memory"]
+    out += [
+        "",
+        "## Loading, memory, start-up",
+        "",
+        f"- Loading VGG16's checkpoint: minicnn {load['minicnn']:.1f} ms (memory-mapped; reading every value "
+        f"too: {load['minicnn_read_all']:.0f} ms), `torch.load` {load['torch']:.0f} ms.",
+        f"- Peak memory of classifying the cat with VGG16: `minicnn classify` {mem['minicnn_mb']:.0f} MB, the same "
+        f"job in torchvision {mem['torchvision_mb']:.0f} MB ({mem['minicnn_mb'] / mem['torchvision_mb']:.2f}x).",
+    ]
+    if "startup_s" in r:
+        s = r["startup_s"]
+        out.append(f"- `minicnn classify --model efficientnet_lite0`, whole command: {s['cold']:.1f} s with an empty "
+                   f"Numba cache (compiling), {s['warm']:.1f} s with a warm one.")  # fmt: skip
+    out += [
+        "",
+        "## Per conv layer (batch 1; milliseconds, ratio to torch, fraction of the GEMM peak)",
+        "",
+        "naive is timed on a 1/16 x 1/16 crop and scaled up; numba's direct loops are skipped in quick runs.",
+        "",
+        "| model | layer | input | GFLOP | torch | im2col | numba | winograd | winograd2 | auto | naive | im2col MB "
+        "| winograd error |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in r["layers"]:
+        t = row["torch"]["ms"]
+
+        def cell(a, row=row, t=t):
+            if a not in row:
+                return "--"
+            return f"{row[a]['ms']:.1f} ({row[a]['ms'] / t:.2f}x, {100 * row[a]['of_peak']:.0f}%)"
+
+        out.append(
+            f"| {row['model']} | {row['layer']} | {'x'.join(map(str, row['shape'][1:]))} | {row['gflop']:.2f} "
+            f"| {t:.1f} ({100 * row['torch']['of_peak']:.0f}%) | {cell('im2col')} | {cell('numba')} | "
+            f"{cell('winograd')} | {cell('winograd2')} | {cell('auto')} | {row['naive']['ms']:.0f} | "
+            f"{row['im2col_mb']:.0f} | {row['errors'].get('winograd', 0):.1e} |"
+        )
+    out += ["", "![GFLOP/s per layer](figures/bench_layers.png)", "", "![roofline](figures/bench_roofline.png)", ""]
+    return "\n".join(out)
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_layers(r: dict, path: Path) -> None:
+    """GFLOP/s of each algorithm on each of VGG16's conv layers, torch's beside them, the GEMM peak as a line."""
+    import numpy as np
+
+    plt = _plt()
+    rows = [x for x in r["layers"] if x["model"] == "vgg16"]
+    names = ["torch", "im2col", "winograd", "winograd2", "numba", "auto"]
+    fig, ax = plt.subplots(figsize=(14, 5))
+    width = 0.8 / len(names)
+    for k, name in enumerate(names):
+        vals = [x[name]["gflops"] if name in x else 0 for x in rows]
+        ax.bar(np.arange(len(rows)) + k * width, vals, width, label=name)
+    ax.axhline(r["meta"]["gemm_peak_gflops"], color="k", ls="--", label="measured GEMM peak")
+    ax.set_xticks(np.arange(len(rows)) + 0.4)
+    ax.set_xticklabels([f"{x['layer']}\n{x['shape'][1]}->{x['c_out']}\n{x['shape'][2]}px" for x in rows], fontsize=7)
+    ax.set_ylabel("GFLOP/s (direct-convolution FLOPs / time)")
+    ax.set_title("VGG16 conv layers: speed by algorithm")
+    ax.legend(fontsize=8, ncol=4)
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_roofline(r: dict, path: Path) -> None:
+    """Roofline view: arithmetic intensity (FLOPs per byte that must move) against GFLOP/s achieved."""
+    import numpy as np
+
+    plt = _plt()
+    peak, bw = r["meta"]["gemm_peak_gflops"], r["meta"]["bandwidth_gbs"]
+    fig, ax = plt.subplots(figsize=(8, 6))
+    xs = np.logspace(-1, 3, 100)
+    ax.plot(xs, np.minimum(peak, bw * xs), "k-", label=f"roof: min({peak:.0f} GFLOP/s, {bw:.0f} GB/s x intensity)")
+    for name, marker in [("torch", "o"), ("im2col", "s"), ("winograd", "^"), ("numba", "x"), ("auto", "*")]:
+        pts = [(x["intensity"], x[name]["gflops"]) for x in r["layers"] if name in x]
+        if pts:
+            ax.scatter(*zip(*pts), marker=marker, label=name, alpha=0.7)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("arithmetic intensity (FLOP per byte of input, weights and output)")
+    ax.set_ylabel("GFLOP/s")
+    ax.set_title("Every conv layer (VGG16, ResNet50) on the roofline")
+    ax.legend(fontsize=8)
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)
