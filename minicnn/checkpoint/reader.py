@@ -47,7 +47,7 @@ def load_checkpoint(path) -> dict[str, np.ndarray]:
     size = path.stat().st_size
     if size == 0:
         raise CheckpointError(f"{path} is empty")
-    if zipfile.is_zipfile(path):
+    if _is_zip(path):
         root, storages = _read_zip(path)
     elif _is_tar(path):
         raise CheckpointError(
@@ -57,6 +57,13 @@ def load_checkpoint(path) -> dict[str, np.ndarray]:
     else:
         root, storages = _read_legacy(path)
     return _state_dict(root, storages, path)
+
+
+def _is_zip(path) -> bool:
+    try:
+        return zipfile.is_zipfile(path)
+    except Exception as e:  # is_zipfile itself raises on some damaged end records
+        raise CheckpointError(f"{path} is a damaged zip archive ({type(e).__name__}: {e})") from None
 
 
 def _is_tar(path) -> bool:
@@ -73,8 +80,8 @@ def _read_zip(path):
     try:
         zf = zipfile.ZipFile(path)
         infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-        raise CheckpointError(f"{path} is a damaged zip archive ({e})") from None
+    except Exception as e:  # zipfile raises many kinds of errors on damaged archives
+        raise CheckpointError(f"{path} is a damaged zip archive ({type(e).__name__}: {e})") from None
     names = {i.filename: i for i in infos}
     if any(n.endswith("/constants.pkl") or "/code/" in n for n in names):
         raise CheckpointError(
@@ -114,8 +121,8 @@ def _read_record(zf, info, path, limit):
         raise CheckpointError(f"{path}: record {info.filename} is implausibly large ({info.file_size} bytes)")
     try:
         return zf.read(info)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-        raise CheckpointError(f"{path}: cannot read {info.filename} ({e})") from None
+    except Exception as e:  # bad CRC, truncated data, damaged headers
+        raise CheckpointError(f"{path}: cannot read {info.filename} ({type(e).__name__}: {e})") from None
 
 
 def _data_offset(f, info, file_size, path) -> int:
@@ -138,6 +145,10 @@ def _read_legacy(path):
     with open(path, "rb") as f:
         what = f"{path}"
         not_a_checkpoint = f"{path} is not a PyTorch checkpoint (neither a zip archive nor the legacy format)"
+        head = f.read(2)
+        f.seek(0)
+        if len(head) < 2 or head[0] != 0x80 or not 2 <= head[1] <= 5:  # torch.save's pickles start with PROTO 2
+            raise CheckpointError(not_a_checkpoint)
         try:
             magic = safe_load(f, what, legacy=True)
         except UnsafeCheckpointError:
@@ -264,6 +275,11 @@ def _tensor(rec: TensorRecord, storages: _Storages, name: str, path) -> np.ndarr
     numel = 1
     for s in size:
         numel *= s
+    if numel > max(64 * storage.size, 1 << 20):  # e.g. stride-0 "expanded" sizes of 2**40 elements
+        raise CheckpointError(
+            f"{path}: tensor {name!r} claims {numel} elements from a storage of {storage.size}: refused "
+            "(it would need far more memory than the file holds)"
+        )
     if numel == 0:
         out = np.empty(size, storage.dtype)
     else:

@@ -137,12 +137,53 @@ class SafeUnpickler(pickle._Unpickler):
 
     dispatch[pickle.BUILD[0]] = load_build
 
+    def load_bytearray8(self):
+        # pickle's own version allocates the declared length (up to 2**63 bytes) before reading anything
+        raise CheckpointError("the checkpoint holds a bytearray, which a state dict never does: refused")
+
+    dispatch[pickle.BYTEARRAY8[0]] = load_bytearray8
+
+
+#: The most pickle bytes one load may read: a state dict's pickle is a few hundred kB (its data lives
+#: outside it), and unpickling can take ~100 bytes of memory per byte read: this bounds memory.
+MAX_PICKLE_BYTES = 64 << 20
+
+
+class _Bounded(io.RawIOBase):
+    """A read-only view of a binary file that refuses to hand out more than ``limit`` bytes."""
+
+    def __init__(self, f, limit, what):
+        self.f, self.left, self.what = f, limit, what
+
+    def readable(self):
+        return True
+
+    def _take(self, n):
+        if n is None or n < 0 or n > self.left:
+            n = self.left + 1
+        data = self.f.read(n)
+        self.left -= len(data)
+        if self.left < 0:
+            raise CheckpointError(f"{self.what}: its pickle is larger than {MAX_PICKLE_BYTES >> 20} MB")
+        return data
+
+    def read(self, n=-1):
+        return self._take(n)
+
+    def readline(self, size=-1):
+        line = self.f.readline(min(self.left + 1, 1 << 20) if size is None or size < 0 else min(size, self.left + 1))
+        self.left -= len(line)
+        if self.left < 0:
+            raise CheckpointError(f"{self.what}: its pickle is larger than {MAX_PICKLE_BYTES >> 20} MB")
+        return line
+
 
 def safe_load(data: bytes | io.BufferedIOBase, what: str, legacy=False):
-    """Unpickle one pickle from ``data`` (bytes or an open binary file) with the allow-list."""
+    """Unpickle one pickle from ``data`` (bytes or an open binary file) with the allow-list, reading at
+    most MAX_PICKLE_BYTES bytes."""
     f = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
     try:
-        return SafeUnpickler(f, legacy=legacy).load()
+        return SafeUnpickler(_Bounded(f, MAX_PICKLE_BYTES, what), legacy=legacy).load()
     except CheckpointError:
         raise
     except RecursionError:
