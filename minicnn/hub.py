@@ -165,6 +165,50 @@ class _Progress:
         sys.stderr.write("\n")
 
 
+def _verified_record() -> Path:
+    base = os.getenv("MINICNN_CACHE_DIR") or os.path.join(
+        os.getenv("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache")), "minicnn"
+    )
+    return Path(base) / "verified.json"
+
+
+def verify_cached(path: Path) -> None:
+    """Check a cached file against the SHA-256 prefix in its name, once per version of the file.
+
+    A file that passed is remembered (its size and modification time, in minicnn's cache folder), so the
+    528 MB of VGG16 are hashed once, not at every load. MINICNN_VERIFY_CACHE=0 skips the check (for files
+    you put there yourself under torchvision's names).
+    """
+    import json
+
+    prefix = hash_prefix_of(path.name)
+    if not prefix or os.getenv("MINICNN_VERIFY_CACHE", "1") == "0":
+        return
+    st = path.stat()
+    stamp = [st.st_size, st.st_mtime_ns]
+    record_path = _verified_record()
+    try:
+        record = json.loads(record_path.read_text())
+    except (OSError, ValueError):
+        record = {}
+    if record.get(str(path.resolve())) == stamp:
+        return
+    digest = sha256_of(path)
+    if not digest.startswith(prefix):
+        raise HashMismatchError(
+            f"the cached file {path} is damaged: its SHA-256 starts with {digest[:8]}, not {prefix} as its name "
+            f"promises; delete it and download it again (minicnn weights download)"
+        )
+    record[str(path.resolve())] = stamp
+    try:
+        record_path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=record_path.parent, delete=False, suffix=".tmp") as f:
+            json.dump(record, f)
+        os.replace(f.name, record_path)
+    except OSError:
+        pass  # cannot remember: the check runs again next time
+
+
 def cached_file(url: str, file_name: str | None = None, model_dir=None) -> Path:
     """Where ``url``'s file lives (or would) in the hub cache: ``get_dir()/checkpoints/<file name>``."""
     folder = Path(model_dir) if model_dir is not None else Path(get_dir()) / "checkpoints"
@@ -175,6 +219,8 @@ def fetch_checkpoint(url, model_dir=None, progress=True, check_hash=True, file_n
     """The path of ``url``'s file in the cache, downloading it first if needed (and allowed)."""
     path = cached_file(url, file_name, model_dir)
     if path.is_file():
+        if check_hash:
+            verify_cached(path)
         return path
     if not downloads_allowed(download):
         raise OfflineError(

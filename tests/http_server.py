@@ -4,8 +4,8 @@
         ...
 
 Routes map a path to bytes (served whole), or to ("truncate", bytes) (Content-Length of the whole, then
-only half the body and a closed connection), ("status", code), or ("stall", seconds) (headers, then
-silence). Everything it does is bounded: it serves until the block ends, then shuts down.
+only half the body and a closed connection), ("slow", bytes) (the whole body, slowly), ("status", code),
+or ("stall", seconds) (headers, then silence). Everything it does is bounded: it serves until the block ends, then shuts down.
 """
 
 import contextlib
@@ -33,6 +33,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
         elif route[0] == "status":
             self.send_error(route[1])
+        elif route[0] == "slow":  # the whole body, in 256 kB pieces 10 ms apart
+            self._headers(len(route[1]))
+            for i in range(0, len(route[1]), 1 << 18):
+                self.wfile.write(route[1][i : i + (1 << 18)])
+                self.wfile.flush()
+                time.sleep(0.01)
         elif route[0] == "stall":
             self._headers(1000)
             self.wfile.write(b"x" * 10)

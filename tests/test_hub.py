@@ -115,6 +115,7 @@ def test_offline_fails_fast_with_the_url_and_the_expected_path(torch_home, monke
 def test_named_weights_are_found_in_the_torch_hub_cache(torch_home, monkeypatch):
     """A torchvision user's cached file is used as it is: nothing is downloaded."""
     monkeypatch.setenv("MINICNN_OFFLINE", "1")
+    monkeypatch.setenv("MINICNN_VERIFY_CACHE", "0")  # random weights under torchvision's name
     torch.manual_seed(0)
     reference = torchvision.models.resnet50()
     folder = torch_home / "hub" / "checkpoints"
@@ -129,7 +130,8 @@ def test_named_weights_are_found_in_the_torch_hub_cache(torch_home, monkeypatch)
     assert meta["_metrics"]["ImageNet-1K"]["acc@1"] == 80.858
 
 
-def test_a_damaged_cached_file_says_how_to_fix_it(torch_home):
+def test_a_damaged_cached_file_says_how_to_fix_it(torch_home, monkeypatch):
+    monkeypatch.setenv("MINICNN_VERIFY_CACHE", "0")  # the structural check alone
     folder = torch_home / "hub" / "checkpoints"
     folder.mkdir(parents=True)
     (folder / "vgg16-397923af.pth").write_bytes(b"PK\x03\x04 not really a zip")
@@ -148,3 +150,40 @@ def test_weights_metadata_matches_torchvision():
         assert ours.meta["num_params"] == theirs.meta["num_params"]
         assert ours.meta["_metrics"] == theirs.meta["_metrics"]
         assert ours.transforms().resize_size == theirs.transforms().resize_size[0]
+
+
+def test_a_corrupted_cached_file_is_caught_by_its_hash_once(torch_home, monkeypatch, tmp_path):
+    """A single flipped byte in a cached file: the SHA-256 in its name catches it; a good file is hashed once."""
+    monkeypatch.setenv("MINICNN_CACHE_DIR", str(tmp_path / "minicnn-cache"))
+    folder = torch_home / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    name = f"tiny-{PREFIX}.pth"
+    (folder / name).write_bytes(DATA)
+    hashed = []
+    real_sha = hub.sha256_of
+    monkeypatch.setattr(hub, "sha256_of", lambda p, *a: hashed.append(p) or real_sha(p, *a))
+    url = f"http://127.0.0.1:1/models/{name}"  # never contacted: the file is cached
+    assert hub.fetch_checkpoint(url) == folder / name
+    assert hub.fetch_checkpoint(url) == folder / name
+    assert len(hashed) == 1  # remembered after the first check
+    damaged = bytearray(DATA)
+    damaged[1000] ^= 1
+    (folder / name).write_bytes(bytes(damaged))
+    with pytest.raises(hub.HashMismatchError, match="is damaged.*delete it and download it again"):
+        hub.fetch_checkpoint(url)
+
+
+def test_two_processes_downloading_the_same_file_at_once(tmp_path):
+    """Each writes its own temporary file and moves it into place: both succeed, one whole file remains."""
+    import subprocess
+    import sys
+
+    big = bytes(range(256)) * (8 << 12)  # 8 MiB, so that the downloads overlap
+    prefix = hashlib.sha256(big).hexdigest()[:8]
+    dst = tmp_path / "dl" / f"w-{prefix}.pth"
+    code = "import sys; from minicnn import hub; hub.download_url_to_file(sys.argv[1], sys.argv[2], sys.argv[3], False)"
+    with serve({"/w.pth": ("slow", big)}) as url:  # about 0.3 s each: the two downloads overlap
+        procs = [subprocess.Popen([sys.executable, "-c", code, f"{url}/w.pth", str(dst), prefix]) for _ in range(2)]
+        assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    assert dst.read_bytes() == big
+    assert leftovers(dst.parent) == [dst.name]
