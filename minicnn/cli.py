@@ -18,19 +18,13 @@ class UserError(Exception):
 
 
 def open_image(path):
-    """The image at ``path`` as an RGB PIL image, or a UserError saying why not."""
-    from PIL import Image, UnidentifiedImageError
+    """The image at ``path`` as an upright RGB PIL image (minicnn/images.py), or a UserError saying why not."""
+    from minicnn.images import ImageError, open_rgb
 
     try:
-        with Image.open(path) as im:
-            im.load()
-            return im.convert("RGB")
-    except FileNotFoundError:
-        raise UserError(f"image not found: {path}") from None
-    except IsADirectoryError:
-        raise UserError(f"{path} is a folder, not an image") from None
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
-        raise UserError(f"cannot read {path} as an image: {e}") from None
+        return open_rgb(path)
+    except ImageError as e:
+        raise UserError(str(e)) from None
 
 
 def _resolve(model_name, weights):

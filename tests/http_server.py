@@ -1,11 +1,12 @@
 """A small HTTP server on 127.0.0.1 for download tests: good files, wrong hashes, truncation, errors, stalls.
 
-    with serve({"/ok.pth": b"data"}) as base_url:      # base_url like http://127.0.0.1:PORT
+    with serve({"/ok.pth": b"data"}) as base_url:  # http://127.0.0.1:PORT
         ...
 
 Routes map a path to bytes (served whole), or to ("truncate", bytes) (Content-Length of the whole, then
 only half the body and a closed connection), ("slow", bytes) (the whole body, slowly), ("status", code),
-or ("stall", seconds) (headers, then silence). Everything it does is bounded: it serves until the block ends, then shuts down.
+or ("stall", seconds) (headers, then silence). Everything it does is bounded: it serves until the block
+ends, then shuts down.
 """
 
 import contextlib

@@ -7,12 +7,10 @@ import numpy as np
 
 def load_image(path, size=(256, 256)) -> np.ndarray:
     """The notebook's ``Image.open(path).convert("RGB").resize(size)`` then ``ToTensor()``: (3, H, W) in [0, 1]."""
-    from PIL import Image
-
+    from minicnn.images import open_rgb
     from minicnn.transforms import ToTensor
 
-    with Image.open(path) as im:
-        return ToTensor()(im.convert("RGB").resize(size))
+    return ToTensor()(open_rgb(path).resize(size))
 
 
 def gaussian_kernel() -> np.ndarray:

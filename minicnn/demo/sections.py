@@ -189,10 +189,10 @@ def classify(ctx, r):
         model, name, x = ctx.vgg16.eval(), "VGG16", normalized_image(ctx)
         label = weights_label(ctx, ctx.vgg16_found, "vgg16")
     elif ctx.effnet is not None:
-        from PIL import Image
+        from minicnn.images import open_rgb
 
         model, name, label = ctx.effnet, "EfficientNet-Lite0", t(lang, "weights.effnet")
-        x = models.EfficientNetLite0_Weights.DEFAULT.transforms()(Image.open(ctx.image))[None]
+        x = models.EfficientNetLite0_Weights.DEFAULT.transforms()(open_rgb(ctx.image))[None]
     else:
         r.text(t(lang, "C.noclassify"))
         return
