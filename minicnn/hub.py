@@ -113,14 +113,16 @@ def download_url_to_file(url: str, dst, hash_prefix: str | None = None, progress
 
 def _fetch(url, out, progress) -> str:
     """Stream ``url`` into the open file ``out``; return the SHA-256 of what was written."""
-    request = urllib.request.Request(url, headers={"User-Agent": "minicnn"})
     try:
+        request = urllib.request.Request(url, headers={"User-Agent": "minicnn"})
         response = urllib.request.urlopen(request, timeout=timeout_seconds())
     except urllib.error.HTTPError as e:
         raise DownloadError(f"cannot download {url}: the server answered {e.code} {e.reason}") from None
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
         raise DownloadError(f"cannot download {url}: {reason}") from None
+    except ValueError as e:  # not a URL urllib can fetch
+        raise DownloadError(f"cannot download {url!r}: {e}") from None
     h = hashlib.sha256()
     with response:
         total = response.headers.get("Content-Length")

@@ -83,6 +83,9 @@ class Resize:
     """Resize to ``size``: an int sets the shorter side (aspect ratio kept), a pair is (height, width)."""
 
     def __init__(self, size, interpolation=BILINEAR, max_size=None, antialias=True):
+        sizes = size if isinstance(size, (tuple, list)) else [size]
+        if not 1 <= len(sizes) <= 2 or not all(isinstance(v, int) and v > 0 for v in sizes):
+            raise ValueError(f"Resize size must be a positive int or a pair of positive ints, got {size!r}")
         if interpolation not in _PIL_FILTERS:
             raise ValueError(f"interpolation must be one of {sorted(_PIL_FILTERS)}, got {interpolation!r}")
         self.size, self.interpolation, self.max_size, self.antialias = size, interpolation, max_size, antialias

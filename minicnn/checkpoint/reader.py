@@ -42,6 +42,8 @@ def load_checkpoint(path) -> dict[str, np.ndarray]:
         CheckpointError: anything else wrong with the file (truncated, inconsistent, not a checkpoint).
     """
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder, not a checkpoint file")
     if not path.is_file():
         raise FileNotFoundError(f"no such checkpoint file: {path}")
     size = path.stat().st_size

@@ -47,7 +47,7 @@ def softmax(input, dim=None):
     """
     x = check_array(input, "softmax")
     dim = _softmax_dim("softmax", x, dim)
-    e = np.exp(x - x.max(axis=dim, keepdims=True))
+    e = np.exp(x - x.max(axis=dim, keepdims=True, initial=-np.inf))  # initial: an empty axis is fine
     return e / e.sum(axis=dim, keepdims=True)
 
 
@@ -56,7 +56,7 @@ def log_softmax(input, dim=None):
     """log(softmax(x)) along ``dim``, computed stably as (x - max) - log(sum_j exp(x_j - max))."""
     x = check_array(input, "log_softmax")
     dim = _softmax_dim("log_softmax", x, dim)
-    shifted = x - x.max(axis=dim, keepdims=True)
+    shifted = x - x.max(axis=dim, keepdims=True, initial=-np.inf)
     return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
 
 

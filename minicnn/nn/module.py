@@ -17,6 +17,7 @@ from __future__ import annotations
 import inspect
 import itertools
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import numpy as np
@@ -255,6 +256,8 @@ class Module:
         changed unless everything fits. An array of the right dtype is used as it is (no copy, so a
         memory-mapped checkpoint stays memory-mapped); another dtype is converted to the model's.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict expects a mapping of names to arrays, got {type(state_dict).__name__}")
         own = self.state_dict()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
