@@ -115,9 +115,10 @@ def test_same_and_asymmetric_padding_put_extra_at_bottom_right(padding):
         assert out[0, 0, 3, 3] == 15  # the last window hangs over the bottom-right zeros
 
 
-def test_conv_algorithm_context_manager_sets_the_default():
+def test_conv_algorithm_context_manager_sets_the_default(monkeypatch):
+    monkeypatch.setenv("MINICNN_AUTOTUNE", "0")  # "auto" then runs im2col without measuring
     x = make_array(3, (1, 2, 5, 5), np.float32)
-    w = make_array(4, (2, 2, 2, 2), np.float32)  # 2x2: only im2col applies under "auto" (nothing to measure)
+    w = make_array(4, (2, 2, 2, 2), np.float32)
     seen = []
     original = F.conv.KERNELS.copy()
     try:

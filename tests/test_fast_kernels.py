@@ -117,6 +117,21 @@ def test_auto_measures_once_and_remembers_on_disk(tmp_path, monkeypatch):
     assert calls == []
 
 
+@given(case=__import__("tests.strategies", fromlist=["conv_cases"]).conv_cases())
+def test_blocked_numba_kernel_equals_its_readable_twin(case):
+    """The blocked loops add the same products in the same order as conv_numba.py: identical results."""
+    from minicnn.kernels.conv_numba import conv2d_numba
+    from minicnn.kernels.conv_numba_blocked import conv2d_numba_blocked
+
+    x, w, b = case["x"], case["weight"], case["bias"]
+    x = x if x.ndim == 4 else x[None]
+    stride = F.conv.pair(case["kwargs"]["stride"], "stride", "t")
+    dilation = F.conv.pair(case["kwargs"]["dilation"], "dilation", "t")
+    xp = np.ascontiguousarray(np.pad(x, ((0, 0), (0, 0), (9, 9), (9, 9))))  # room for any drawn kernel
+    args = (xp, np.ascontiguousarray(w), b, stride, dilation, case["kwargs"]["groups"])
+    np.testing.assert_array_equal(conv2d_numba_blocked(*args), conv2d_numba(*args))
+
+
 def test_auto_without_measuring(monkeypatch):
     monkeypatch.setenv("MINICNN_AUTOTUNE", "0")
     assert (

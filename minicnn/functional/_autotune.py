@@ -1,12 +1,13 @@
 """``algorithm="auto"``: measure the kernels that apply to a convolution's shape, keep the fastest.
 
-The first time a shape is seen (input shape, weight shape, stride, padding, dilation, groups, dtype),
-every candidate runs on the actual input, once to warm up (Numba compiles then, and compilation is not
-timed) and twice timed. A candidate whose output differs from im2col's by more than the "auto" tolerance
-(minicnn/testing.py) is never chosen. The winner is remembered for the process and in a small JSON file
-(``$MINICNN_CACHE_DIR``, else ``$XDG_CACHE_HOME/minicnn``, else ``~/.cache/minicnn``), so the next
-process starts with the answer. MINICNN_AUTOTUNE=0 turns measuring off: im2col then, except the
-compiled kernel for depthwise convolutions.
+Candidates: im2col and the blocked compiled loops for every general shape, and both Winograd variants
+for 3x3 stride-1 ones. The first time a shape is seen (input shape, weight shape, stride, padding,
+dilation, groups, dtype), every candidate runs on the actual input, once to warm up (Numba compiles
+then, and compilation is not timed) and twice timed. A candidate whose output differs from im2col's
+by more than the "auto" tolerance (minicnn/testing.py) is never chosen. The winner is remembered for
+the process and in a small JSON file (``$MINICNN_CACHE_DIR``, else ``$XDG_CACHE_HOME/minicnn``, else
+``~/.cache/minicnn``), so the next process starts with the answer. MINICNN_AUTOTUNE=0 turns measuring
+off: im2col then, except the compiled kernel for depthwise convolutions.
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ def candidates(w_shape, stride, dilation, groups) -> list[str]:
     if kind == "pointwise":
         return ["im2col"]  # a plain GEMM either way
     if _dispatch.winograd_applies(w_shape, stride, dilation, groups):
-        return ["im2col", "winograd", "winograd2"]
-    return ["im2col"]
+        return ["im2col", "winograd", "winograd2", "numba"]
+    return ["im2col", "numba"]
 
 
 def choose(x, weight, bias, stride, pads, dilation, groups) -> str:
