@@ -77,3 +77,17 @@ def silent_ieee(fn):
             return fn(*args, **kwargs)
 
     return wrapper
+
+
+def on_device(fn):
+    """Send the call to the GPU version of the op (minicnn/cuda/ops.py) when its input is a DeviceArray."""
+
+    @functools.wraps(fn)
+    def wrapper(input, *args, **kwargs):
+        if type(input).__name__ == "DeviceArray":  # checked by name: no CUDA import for NumPy inputs
+            from minicnn.cuda import ops
+
+            return getattr(ops, fn.__name__)(input, *args, **kwargs)
+        return fn(input, *args, **kwargs)
+
+    return wrapper

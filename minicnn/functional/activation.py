@@ -6,9 +6,10 @@ import warnings
 
 import numpy as np
 
-from minicnn.functional._args import check_array, normalize_dim, silent_ieee
+from minicnn.functional._args import check_array, normalize_dim, on_device, silent_ieee
 
 
+@on_device
 def relu(input, inplace=False):
     """max(x, 0), element-wise (the "positive part"); NaN stays NaN. ``inplace`` overwrites ``input``.
 
@@ -21,6 +22,7 @@ def relu(input, inplace=False):
     return np.maximum(x, 0, out=x if inplace else None)
 
 
+@on_device
 def relu6(input, inplace=False):
     """min(max(x, 0), 6), element-wise, as in MobileNet and EfficientNet-Lite; NaN stays NaN."""
     x = check_array(input, "relu6")
@@ -38,6 +40,7 @@ def _softmax_dim(op, x, dim):
     return normalize_dim(dim, x.ndim)
 
 
+@on_device
 @silent_ieee
 def softmax(input, dim=None):
     """exp(x_i) / sum_j exp(x_j) along ``dim``, computed as exp(x_i - max) / sum_j exp(x_j - max).
@@ -60,6 +63,7 @@ def log_softmax(input, dim=None):
     return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
 
 
+@on_device
 @silent_ieee
 def dropout(input, p=0.5, training=True, inplace=False, *, rng=None):
     """Inverted dropout: in training, zero each element with probability p and scale the rest by 1/(1-p).

@@ -9,6 +9,7 @@ from minicnn.functional._args import (
     check_array,
     check_same_dtype,
     is_int,
+    on_device,
     pair,
     shape_str,
     silent_ieee,
@@ -16,6 +17,7 @@ from minicnn.functional._args import (
 from minicnn.functional._dispatch import KERNELS, SPECIAL_KERNELS, shape_kind  # noqa: F401 - re-exported
 
 
+@on_device
 @silent_ieee
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, algorithm=None, _relu=False):
     r"""2-D convolution (cross-correlation) over a batch of multi-channel images, as ``torch.nn.functional.conv2d``.

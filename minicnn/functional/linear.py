@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from minicnn.functional._args import check_array, check_same_dtype, shape_str, silent_ieee
+from minicnn.functional._args import check_array, check_same_dtype, on_device, shape_str, silent_ieee
 
 
+@on_device
 @silent_ieee
 def linear(input, weight, bias=None):
     """y = x W^T + b, as ``torch.nn.functional.linear``.
@@ -33,6 +34,7 @@ def linear(input, weight, bias=None):
     return out
 
 
+@on_device
 @silent_ieee
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
     """Batch normalization per channel (axis 1), as ``torch.nn.functional.batch_norm``.

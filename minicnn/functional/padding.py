@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from minicnn.functional._args import check_array, is_int, shape_str
+from minicnn.functional._args import check_array, is_int, on_device, shape_str
 
 MODES = ("constant", "reflect", "replicate", "circular")
 
 
+@on_device
 def pad(input, pad, mode="constant", value=0.0):
     """Pad the last ``len(pad) // 2`` dimensions, as ``torch.nn.functional.pad``.
 

@@ -6,7 +6,7 @@ Checks and output sizes follow PyTorch (``aten/src/ATen/native/Pool.h``); the wi
 
 from __future__ import annotations
 
-from minicnn.functional._args import as_batched, check_array, is_int, pair, shape_str, silent_ieee
+from minicnn.functional._args import as_batched, check_array, is_int, on_device, pair, shape_str, silent_ieee
 from minicnn.kernels.pooling import adaptive_pool2d_kernel, avg_pool2d_kernel, max_pool2d_kernel
 
 
@@ -58,6 +58,7 @@ def _pool_args(op, input, kernel_size, stride, padding, dilation, ceil_mode):
     return x, unbatched, k, s, p, d, out
 
 
+@on_device
 @silent_ieee
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """2-D max pooling, as ``torch.nn.functional.max_pool2d``: the largest value of each window.
@@ -87,6 +88,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return (out, idx) if return_indices else out
 
 
+@on_device
 @silent_ieee
 def avg_pool2d(
     input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
@@ -127,6 +129,7 @@ def _adaptive_args(op, input, output_size):
     return x, unbatched, size
 
 
+@on_device
 @silent_ieee
 def adaptive_avg_pool2d(input, output_size):
     """Average pooling to a fixed output size, as ``torch.nn.functional.adaptive_avg_pool2d``.

@@ -117,7 +117,7 @@ class Module:
 
     @staticmethod
     def _as_array(name, value):
-        if value is not None and not isinstance(value, np.ndarray):
+        if value is not None and not isinstance(value, np.ndarray) and type(value).__name__ != "DeviceArray":
             raise TypeError(f"cannot assign a {type(value).__name__} as '{name}' (a numpy.ndarray or None expected)")
         return value
 
@@ -205,14 +205,28 @@ class Module:
         """Evaluation mode: ``train(False)``. Models start in training mode, as in torch."""
         return self.train(False)
 
-    def to(self, dtype):
-        """Convert every floating-point parameter and buffer to ``dtype`` (e.g. numpy.float64)."""
-        dtype = np.dtype(dtype)
+    def to(self, dtype_or_device):
+        """Convert every floating-point parameter and buffer to a dtype (e.g. numpy.float64), or move them
+        to "cuda" (DeviceArrays on the GPU: every layer then computes there) or back to "cpu"."""
+        if dtype_or_device in ("cuda", "cpu"):
+            return self._move(dtype_or_device)
+        dtype = np.dtype(dtype_or_device)
         for m in self.modules():
             for table in (m._parameters, m._buffers):
                 for name, a in table.items():
                     if a is not None and a.dtype.kind == "f":
                         table[name] = a.astype(dtype, copy=False)
+        return self
+
+    def _move(self, device):
+        from minicnn import cuda
+
+        for m in self.modules():
+            for table in (m._parameters, m._buffers):
+                for name, a in table.items():
+                    if a is None or (device == "cuda" and a.dtype.kind != "f"):
+                        continue  # integer buffers (num_batches_tracked) stay on the host
+                    table[name] = cuda.to_device(a) if device == "cuda" else cuda.to_host(a)
         return self
 
     def float(self):
