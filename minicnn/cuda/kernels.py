@@ -136,6 +136,12 @@ def elementwise(x, y, out, op, lo, hi):
         out[i] = v
 
 
+@cuda.jit(device=True)
+def nchw(i, C, OH, OW):
+    """The (n, c, oh, ow) position of flat output index i: what a one-thread-per-output kernel computes."""
+    return i // (OW * OH * C), (i // (OW * OH)) % C, (i // OW) % OH, i % OW
+
+
 @cuda.jit
 def max_pool2d(x, out, idx, kH, kW, sH, sW, pT, pL, dH, dW):
     """torch's rules: the first maximum wins a tie, NaN always wins (the last NaN gives the index)."""
@@ -144,7 +150,7 @@ def max_pool2d(x, out, idx, kH, kW, sH, sW, pT, pL, dH, dW):
     i = cuda.grid(1)
     if i >= out.size:
         return
-    ow, oh, c, n = i % OW, (i // OW) % OH, (i // (OW * OH)) % C, i // (OW * OH * C)
+    n, c, oh, ow = nchw(i, C, OH, OW)
     h0, w0 = oh * sH - pT, ow * sW - pL
     while h0 < 0:
         h0 += dH
@@ -168,7 +174,7 @@ def avg_pool2d(x, out, kH, kW, sH, sW, pT, pL, count_include_pad, divisor):
     i = cuda.grid(1)
     if i >= out.size:
         return
-    ow, oh, c, n = i % OW, (i // OW) % OH, (i // (OW * OH)) % C, i // (OW * OH * C)
+    n, c, oh, ow = nchw(i, C, OH, OW)
     h0, w0 = oh * sH - pT, ow * sW - pL
     h1, w1 = min(h0 + kH, H + pT), min(w0 + kW, W + pL)
     pool = (h1 - h0) * (w1 - w0)
@@ -194,7 +200,7 @@ def adaptive_avg_pool2d(x, out):
     i = cuda.grid(1)
     if i >= out.size:
         return
-    ow, oh, c, n = i % OW, (i // OW) % OH, (i // (OW * OH)) % C, i // (OW * OH * C)
+    n, c, oh, ow = nchw(i, C, OH, OW)
     h0, h1 = (oh * H) // OH, -((-(oh + 1) * H) // OH)
     w0, w1 = (ow * W) // OW, -((-(ow + 1) * W) // OW)
     total = 0.0
