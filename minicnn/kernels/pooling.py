@@ -33,6 +33,27 @@ def pool_windows(x, kernel_size, stride, padding, dilation, out_size, pad_value)
     return win[:, :, : (OH - 1) * sH + 1 : sH, : (OW - 1) * sW + 1 : sW, ::dH, ::dW]
 
 
+def reduce_taps(x, kernel_size, stride, padding, dilation, out_size, pad_value, combine):
+    """Pool without materializing windows: combine the KH*KW shifted, strided views of the padded input.
+
+    ``combine`` is np.maximum (max pooling; NaN propagates) or np.add (sums for average pooling). Each tap is
+    one vectorized pass over the output, which is much faster than reducing the small window axes.
+    Shape: (N, C, H, W) -> (N, C, OH, OW).
+    """
+    N, C, H, W = x.shape
+    (KH, KW), (sH, sW), (pT, pL), (dH, dW), (OH, OW) = kernel_size, stride, padding, dilation, out_size
+    pB = max(0, (OH - 1) * sH + dH * (KH - 1) + 1 - (H + pT))
+    pR = max(0, (OW - 1) * sW + dW * (KW - 1) + 1 - (W + pL))
+    xp = np.pad(x, ((0, 0), (0, 0), (pT, pB), (pL, pR)), constant_values=pad_value) if pT or pB or pL or pR else x
+    out = None
+    for kh in range(KH):
+        for kw in range(KW):
+            h0, w0 = kh * dH, kw * dW
+            tap = xp[:, :, h0 : h0 + sH * (OH - 1) + 1 : sH, w0 : w0 + sW * (OW - 1) + 1 : sW]  # (N, C, OH, OW)
+            out = tap.copy() if out is None else combine(out, tap, out=out)
+    return out
+
+
 def max_with_index(values):
     """Max over the last axis with PyTorch's rules: first max on ties, NaN wins, last NaN's position.
 
@@ -51,9 +72,9 @@ def max_with_index(values):
 def max_pool2d_kernel(x, kernel_size, stride, padding, dilation, out_size, return_indices):
     """Max pooling over (N, C, H, W) -> (N, C, OH, OW), and flat per-plane indices ``h*W + w`` if asked."""
     N, C, H, W = x.shape
-    win = pool_windows(x, kernel_size, stride, padding, dilation, out_size, -np.inf)
     if not return_indices:
-        return win.max(axis=(-2, -1)), None
+        return reduce_taps(x, kernel_size, stride, padding, dilation, out_size, -np.inf, np.maximum), None
+    win = pool_windows(x, kernel_size, stride, padding, dilation, out_size, -np.inf)
     (KH, KW), (sH, sW), (pT, pL), (dH, dW), (OH, OW) = kernel_size, stride, padding, dilation, out_size
     out, k = max_with_index(win.reshape(N, C, OH, OW, KH * KW))
     h = np.arange(OH)[:, None] * sH - pT + (k // KW) * dH  # (N, C, OH, OW) input row of the max
@@ -86,8 +107,7 @@ def avg_pool_divisors(size, kernel, stride, pad, out_len, count_include_pad):
 def avg_pool2d_kernel(x, kernel_size, stride, padding, out_size, ceil_mode, count_include_pad, divisor):
     """Average pooling over (N, C, H, W) -> (N, C, OH, OW); ``divisor`` overrides the count if not None."""
     _, _, H, W = x.shape
-    win = pool_windows(x, kernel_size, stride, padding, (1, 1), out_size, 0)
-    total = win.sum(axis=(-2, -1))  # zeros from the padding add nothing
+    total = reduce_taps(x, kernel_size, stride, padding, (1, 1), out_size, 0, np.add)  # padding adds nothing
     if divisor is None:
         dh = avg_pool_divisors(H, kernel_size[0], stride[0], padding[0], out_size[0], count_include_pad)
         dw = avg_pool_divisors(W, kernel_size[1], stride[1], padding[1], out_size[1], count_include_pad)
