@@ -45,10 +45,10 @@ def test_numba_kernels_are_compiled_once_and_cached_on_disk(tmp_path):
     """A second process loads the compiled conv2d kernel from the cache directory instead of compiling."""
     code = """
 import json, numpy as np, minicnn.functional as F
-from minicnn.kernels.conv_numba import _conv2d_planes
+from minicnn.kernels.conv_numba_blocked import _conv2d_blocked as kernel
 F.conv2d(np.ones((1, 2, 5, 5), np.float32), np.ones((3, 2, 3, 3), np.float32), algorithm="numba")
-print(json.dumps({"hits": sum(_conv2d_planes.stats.cache_hits.values()),
-                  "misses": sum(_conv2d_planes.stats.cache_misses.values())}))
+print(json.dumps({"hits": sum(kernel.stats.cache_hits.values()),
+                  "misses": sum(kernel.stats.cache_misses.values())}))
 """
     env = {"NUMBA_CACHE_DIR": str(tmp_path)}
     first, second = run_python(code, env), run_python(code, env)
