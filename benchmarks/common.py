@@ -7,6 +7,8 @@ Fairness rules (each one measured to matter on the 2-core development machines):
   an AVX-512 machine), which would handicap minicnn against torch's oneDNN.
 - OPENBLAS_THREAD_TIMEOUT=4 makes OpenBLAS's idle threads sleep almost at once; without it they spin
   for ~0.1 s after each GEMM and slow down whatever runs next (torch measured 2x slower right after).
+- glibc's allocator keeps large freed blocks for reuse (MALLOC_MMAP_THRESHOLD_ and friends): otherwise every
+  forward pass page-faults its per-layer arrays afresh, about 10 ms of VGG16's time, for either library.
 - Contenders run interleaved (A, B, torch, A, B, torch, ...) after a warm-up call each (which also
   compiles Numba code), with a short pause between calls so that no library's spinning threads steal
   time from the next; the report gives medians and ratios to torch from the same run.
@@ -18,7 +20,10 @@ import os
 import sys
 import time
 
-BENCH_ENV = {"OPENBLAS_THREAD_TIMEOUT": "4"}
+# glibc: keep large freed blocks in the heap for reuse instead of returning them to the kernel, so that a
+# network's per-layer arrays do not page-fault afresh at every forward pass (both libraries benefit).
+BENCH_ENV = {"OPENBLAS_THREAD_TIMEOUT": "4", "MALLOC_MMAP_THRESHOLD_": str(1 << 32),
+             "MALLOC_TRIM_THRESHOLD_": str(1 << 32), "MALLOC_TOP_PAD_": str(1 << 29)}  # fmt: skip
 REMOVED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
