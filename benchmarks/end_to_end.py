@@ -81,10 +81,13 @@ def peak_memory(args, checkpoints):
     """Peak resident memory (MB) of classifying the cat with VGG16: `minicnn classify` against torchvision."""
     from minicnn.data import sample_image_path
 
+    # the machine's own allocator settings: the benchmark's (which keep freed memory) would inflate both peaks
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+
     def max_rss(cmd):
         wrapper = "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); " \
                   "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"  # fmt: skip
-        out = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, check=True)
+        out = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, check=True, env=env)
         return int(out.stdout.split()[-1]) / 1024
 
     image = str(sample_image_path())
