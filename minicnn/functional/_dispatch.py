@@ -15,6 +15,7 @@ import numpy as np
 
 from minicnn.kernels.conv_im2col import conv2d_1x1, conv2d_im2col
 from minicnn.kernels.conv_naive import conv2d_naive
+from minicnn.kernels.workspace import workspace
 
 
 def _conv2d_numba(*args):
@@ -65,6 +66,17 @@ def winograd_applies(w_shape, stride, dilation, groups) -> bool:
     return tuple(w_shape[2:]) == (3, 3) and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1) and groups == 1
 
 
+def _padded(x, pads):
+    """x with zeros around it, written into this thread's reusable buffer (see kernels/workspace.py)."""
+    top, bottom, left, right = pads
+    N, C, H, W = x.shape
+    xp = workspace("padded input", (N, C, H + top + bottom, W + left + right), x.dtype)
+    if top or bottom or left or right:
+        xp[:, :, :top], xp[:, :, H + top :], xp[:, :, :, :left], xp[:, :, :, W + left :] = 0, 0, 0, 0
+    xp[:, :, top : top + H, left : left + W] = x
+    return xp
+
+
 def run(name, x, weight, bias, stride, pads, dilation, groups, relu=False):
     """Convolve the unpadded 4-D ``x`` with algorithm ``name`` (never "auto"); ReLU fused when asked."""
     if name in WINOGRAD and winograd_applies(weight.shape, stride, dilation, groups):
@@ -73,8 +85,7 @@ def run(name, x, weight, bias, stride, pads, dilation, groups, relu=False):
         return conv2d_winograd(x, weight, bias, pads, WINOGRAD[name], relu=relu)  # pads inside the transform
     if name in WINOGRAD:
         name = "im2col"  # shapes Winograd does not cover
-    top, bottom, left, right = pads
-    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))  # always a fresh C-contiguous copy
+    xp = _padded(x, pads)  # a C-contiguous zero-padded copy, in a reused buffer
     kernel = SPECIAL_KERNELS.get((name, shape_kind(weight.shape, groups)), KERNELS[name])
     if kernel is conv2d_im2col:
         return kernel(xp, weight, bias, stride, dilation, groups, relu=relu)  # bias and ReLU on cached blocks

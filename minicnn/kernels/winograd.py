@@ -27,6 +27,8 @@ import weakref
 import numpy as np
 from numba import njit, prange
 
+from minicnn.kernels.workspace import workspace
+
 # Lavin and Gray's matrices. F(2x2, 3x3): 4x4 tiles, 2x2 outputs.
 BT2 = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=np.float64)
 G2 = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=np.float64)
@@ -151,7 +153,7 @@ def _output_transform(M, AT, bias, relu, m, tiles_w, row0, rows, out):
 
 
 #: Tile rows transformed together: V and M for a band stay near the cache (a bounded workspace).
-BAND_ELEMENTS = 1 << 21
+BAND_ELEMENTS = 1 << 23
 
 
 def conv2d_winograd(x, weight, bias, padding, m=4, relu=False):
@@ -173,8 +175,8 @@ def conv2d_winograd(x, weight, bias, padding, m=4, relu=False):
     out = np.empty((N, C_out, OH, OW), dtype=x.dtype)
     b = np.zeros(C_out, x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
     band = max(1, min(tiles_h, BAND_ELEMENTS // max(1, t * t * max(C_in, C_out) * N * tiles_w)))
-    V_work = np.empty(t * t * C_in * N * band * tiles_w, dtype=x.dtype)  # reused by every band
-    M_work = np.empty(t * t * C_out * N * band * tiles_w, dtype=x.dtype)
+    V_work = workspace("winograd V", t * t * C_in * N * band * tiles_w, x.dtype)  # reused by bands and calls
+    M_work = workspace("winograd M", t * t * C_out * N * band * tiles_w, x.dtype)
     for row0 in range(0, tiles_h, band):
         rows = min(band, tiles_h - row0)
         T = N * rows * tiles_w  # tiles in this band

@@ -1,0 +1,28 @@
+"""Scratch buffers reused from call to call (per thread).
+
+A kernel's temporary arrays (a padded copy of the input, Winograd's transformed tiles) live only during the
+call. Allocating them afresh each time costs more than it seems: the operating system hands out new memory
+page by page, on first touch, and for a VGG16 layer that page-faulting took as long as the arithmetic.
+``workspace(name, shape, dtype)`` returns a view of a buffer kept for the thread, grown when needed.
+Never return a workspace view to the caller: the next call overwrites it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+_local = threading.local()
+
+
+def workspace(name: str, shape, dtype) -> np.ndarray:
+    """A C-contiguous array of ``shape`` and ``dtype`` over this thread's reusable buffer ``name``."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    size = int(np.prod(shape))
+    key = (name, np.dtype(dtype).str)
+    buffers = _local.__dict__.setdefault("buffers", {})
+    buf = buffers.get(key)
+    if buf is None or buf.size < size:
+        buf = buffers[key] = np.empty(max(size, 1), dtype)
+    return buf[:size].reshape(shape)
