@@ -29,6 +29,14 @@ def use_quiet_numba_threads() -> None:
 
 use_quiet_numba_threads()
 
+
+def cache_dir() -> str:
+    """minicnn's own cache folder: $MINICNN_CACHE_DIR, else $XDG_CACHE_HOME/minicnn, else ~/.cache/minicnn."""
+    return os.getenv("MINICNN_CACHE_DIR") or os.path.join(
+        os.getenv("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache")), "minicnn"
+    )
+
+
 #: Every name ``conv2d(algorithm=...)`` accepts. "auto" picks per call (see functional/conv.py).
 CONV_ALGORITHMS = ("auto", "naive", "im2col", "numba", "winograd", "winograd2")
 

@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from minicnn._config import cache_dir
 from minicnn.checkpoint import load_checkpoint
 
 HASH_REGEX = re.compile(r"-([a-f0-9]*)\.")  # torch.hub's: the hash prefix in "name-<hash>.ext"
@@ -168,10 +169,7 @@ class _Progress:
 
 
 def _verified_record() -> Path:
-    base = os.getenv("MINICNN_CACHE_DIR") or os.path.join(
-        os.getenv("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache")), "minicnn"
-    )
-    return Path(base) / "verified.json"
+    return Path(cache_dir()) / "verified.json"
 
 
 def verify_cached(path: Path) -> None:

@@ -168,10 +168,9 @@ def _read_legacy(path):
         keys = safe_load(f, f"{path} (storage key list)", legacy=True)
         if not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
             raise CheckpointError(f"{path}: malformed storage key list")
+        pos = f.tell()  # the storages' data starts right after the key list
         file_size = f.seek(0, 2)
-        f.seek(0)
         offsets = {}
-        pos = _pickles_end(path)
         for key in keys:  # each storage: its element count (int64), then its bytes
             f.seek(pos)
             head = f.read(8)
@@ -193,14 +192,6 @@ def _read_legacy(path):
         return start, numel * _ITEMSIZE[ref.dtype]
 
     return root, _Storages(path, "little" if little else "big", locate)
-
-
-def _pickles_end(path) -> int:
-    """Byte offset just after the fifth pickle (the storage key list) of a legacy file."""
-    with open(path, "rb") as f:
-        for _ in range(5):
-            safe_load(f, f"{path}", legacy=True)
-        return f.tell()
 
 
 def _element_size(root, key) -> int:

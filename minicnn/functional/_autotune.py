@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minicnn._config import cache_dir
 from minicnn.functional import _dispatch
 
 _choices: dict[str, str] = {}
@@ -28,11 +29,8 @@ _loaded = False
 
 
 def cache_file() -> Path:
-    base = os.getenv("MINICNN_CACHE_DIR") or os.path.join(
-        os.getenv("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache")), "minicnn"
-    )
     machine = f"{platform.machine()}-{os.cpu_count()}cpu-{os.getenv('NUMBA_NUM_THREADS', 'all')}threads"
-    return Path(base) / f"auto-{machine}.json"
+    return Path(cache_dir()) / f"auto-{machine}.json"
 
 
 def _load():

@@ -23,3 +23,13 @@ def conv_output_size(size: int, kernel: int, stride: int, dilation: int) -> int:
     ``out = (size - dilation*(kernel-1) - 1) // stride + 1``.
     """
     return (size - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def conv_output(x, weight, stride, dilation):
+    """An empty (N, C_out, OH, OW) array for convolving the padded ``x`` with ``weight`` (x's dtype)."""
+    import numpy as np
+
+    N, _, H, W = x.shape
+    C_out, _, KH, KW = weight.shape
+    OH, OW = conv_output_size(H, KH, stride[0], dilation[0]), conv_output_size(W, KW, stride[1], dilation[1])
+    return np.empty((N, C_out, OH, OW), x.dtype)

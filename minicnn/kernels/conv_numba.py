@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from minicnn.kernels import conv_output_size
+from minicnn.kernels import conv_output
 
 
 @njit(parallel=True, cache=True)
@@ -50,10 +50,9 @@ def conv2d_numba(x, weight, bias, stride, dilation, groups):
         x: (N, C_in, H, W), already zero-padded; weight: (C_out, C_in // groups, KH, KW); bias: (C_out,) or None
         returns (N, C_out, OH, OW)
     """
-    N, _, H, W = x.shape
-    C_out, _, KH, KW = weight.shape
+    C_out = weight.shape[0]
     (sH, sW), (dH, dW) = stride, dilation
-    out = np.empty((N, C_out, conv_output_size(H, KH, sH, dH), conv_output_size(W, KW, sW, dW)), x.dtype)
+    out = conv_output(x, weight, stride, dilation)
     if out.size == 0:
         return out
     b = np.zeros(C_out, x.dtype) if bias is None else np.ascontiguousarray(bias)

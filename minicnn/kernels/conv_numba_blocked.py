@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from minicnn.kernels import conv_output_size
+from minicnn.kernels import conv_output
 
 CO_BLOCK = 8
 
@@ -62,10 +62,9 @@ def _conv2d_blocked(x, weight, bias, sH, sW, dH, dW, groups, cob, out):
 
 def conv2d_numba_blocked(x, weight, bias, stride, dilation, groups):
     """conv2d with the blocked, parallel loops of ``_conv2d_blocked`` (same signature as every kernel)."""
-    N, _, H, W = x.shape
-    C_out, _, KH, KW = weight.shape
+    C_out = weight.shape[0]
     (sH, sW), (dH, dW) = stride, dilation
-    out = np.empty((N, C_out, conv_output_size(H, KH, sH, dH), conv_output_size(W, KW, sW, dW)), x.dtype)
+    out = conv_output(x, weight, stride, dilation)
     if out.size:
         b = np.zeros(C_out, x.dtype) if bias is None else np.ascontiguousarray(bias)
         _conv2d_blocked(x, np.ascontiguousarray(weight), b, sH, sW, dH, dW, groups, CO_BLOCK, out)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from minicnn.kernels import conv_output_size
+from minicnn.kernels import conv_output, conv_output_size
 
 
 def depthwise_shift_add(x, weight, bias, stride, dilation, groups):
@@ -65,10 +65,9 @@ def _depthwise_planes(x, weight, bias, sH, sW, dH, dW, mult, out):
 
 def depthwise_numba(x, weight, bias, stride, dilation, groups):
     """Depthwise conv with the compiled, parallel loops of ``_depthwise_planes`` (same signature)."""
-    N, C_in, H, W = x.shape
-    C_out, _, KH, KW = weight.shape
+    C_in, C_out = x.shape[1], weight.shape[0]
     (sH, sW), (dH, dW) = stride, dilation
-    out = np.empty((N, C_out, conv_output_size(H, KH, sH, dH), conv_output_size(W, KW, sW, dW)), x.dtype)
+    out = conv_output(x, weight, stride, dilation)
     if out.size:
         b = np.zeros(C_out, x.dtype) if bias is None else np.ascontiguousarray(bias)
         _depthwise_planes(x, np.ascontiguousarray(weight), b, sH, sW, dH, dW, C_out // C_in, out)
