@@ -15,7 +15,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def networks(np, torch, args, checkpoints):
-    """VGG16 and ResNet50 forward passes (eval mode) at batch 1 and 8: each algorithm and auto against torch."""
+    """VGG16 and ResNet50 forward passes (eval mode) at batch 1 and 8: each algorithm and auto against torch.
+
+    Both libraries run twice: as loaded (NCHW, "contiguous format") and converted to channels-last with
+    ``model.to(memory_format=channels_last)``, torch's advice for fast CNN inference on CPUs (keys ``*_cl``).
+    """
     import torchvision
 
     import minicnn
@@ -24,12 +28,17 @@ def networks(np, torch, args, checkpoints):
     rows = []
     for name in ("vgg16", "resnet50"):
         ours = getattr(models, name)(weights=checkpoints[name]).eval()
+        ours_cl = getattr(models, name)(weights=checkpoints[name]).eval().to(memory_format=minicnn.channels_last)
         theirs = getattr(torchvision.models, name)()
         theirs.load_state_dict(torch.load(checkpoints[name], weights_only=True))
         theirs.eval()
+        theirs_cl = getattr(torchvision.models, name)()
+        theirs_cl.load_state_dict(theirs.state_dict())
+        theirs_cl = theirs_cl.eval().to(memory_format=torch.channels_last)
         for batch in args.batches:
             x = np.random.default_rng(batch).standard_normal((batch, 3, args.size, args.size), dtype=np.float32)
             xt = torch.from_numpy(x)
+            xt_cl = xt.contiguous(memory_format=torch.channels_last)
 
             def run_with(algorithm, model=ours, x=x):
                 with minicnn.conv_algorithm(algorithm):
@@ -37,8 +46,15 @@ def networks(np, torch, args, checkpoints):
 
             algorithms = ["im2col", "winograd", "auto"] + (["numba"] if batch == 1 and not args.quick else [])
             runs = {a: (lambda a=a: run_with(a)) for a in algorithms}
+            runs |= {f"{a}_cl": (lambda a=a: run_with(a, ours_cl)) for a in ("winograd", "auto")}
             with torch.no_grad():
                 runs["torch"] = lambda: theirs(xt)
+                runs["torch_cl"] = lambda: theirs_cl(xt_cl)
+                reference = theirs(xt).numpy()
+                for contender, fn in runs.items():  # verify before timing (this also compiles and measures auto)
+                    got = np.asarray(fn())
+                    error = float(np.abs(got - reference).max() / np.abs(reference).max())
+                    assert error < 1e-4, f"{name} batch {batch} {contender}: logits differ from torch by {error:.1e}"
                 times = time_interleaved(runs, args.repeats)
             row = {"model": name, "batch": batch, **{a: 1e3 * t for a, t in times.items()}}
             rows.append(row)

@@ -54,10 +54,15 @@ def run(np, torch, args, peak):
             xt.abs().double(), wt.abs().double(), None if b is None else bt.abs().double(), **kw
         )
         runs = {a: (lambda a=a: F.conv2d(x, w, b, **kw, algorithm=a)) for a in ALGORITHMS}
+        x_cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)  # channels-last input
+        runs["winograd_cl"] = lambda: F.conv2d(x_cl, w, b, **kw, algorithm="winograd")
         errors = {}
         for a, fn in runs.items():  # verify before timing (this also compiles Numba code)
-            errors[a] = assert_close(fn(), ref, kind=a, dtype=np.float32, scale=float(terms.max()), name=f"{name} {a}")
+            kind, scale = a.removesuffix("_cl"), float(terms.max())
+            errors[a] = assert_close(fn(), ref, kind=kind, dtype=np.float32, scale=scale, name=f"{name} {a}")
         runs["torch"] = lambda: torch.nn.functional.conv2d(xt, wt, bt, **kw)
+        xt_cl = xt.contiguous(memory_format=torch.channels_last)
+        runs["torch_cl"] = lambda: torch.nn.functional.conv2d(xt_cl, wt, bt, **kw)
         if args.quick or mod.groups > 1:  # numba's direct loops on big layers take seconds: skip when quick
             runs.pop("numba", None)
         times = time_interleaved(runs, args.repeats)
@@ -76,6 +81,6 @@ def run(np, torch, args, peak):
         for a, t in times.items():
             row[a] = {"ms": 1e3 * t, "gflops": flops / t / 1e9, "of_peak": flops / t / 1e9 / peak}
         rows.append(row)
-        summary = " ".join(f"{a} {row[a]['ms']:.1f}" for a in ("torch", "im2col", "winograd", "auto") if a in row)
+        summary = " ".join(f"{a} {row[a]['ms']:.1f}" for a in ("torch", "im2col", "winograd_cl", "auto") if a in row)
         progress(f"[{i + 1}/{len(layers)}] {model} {name:<24s} {str(shape):<18s} {summary} ms")
     return rows

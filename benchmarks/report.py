@@ -30,14 +30,18 @@ def markdown(r: dict) -> str:
         "",
         "## Whole networks (eval mode, float32, milliseconds per forward pass; ratio to torch)",
         "",
-        "| model | batch | torch | im2col | winograd | auto | numba |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "Each library as loaded (NCHW) and converted to channels-last (`model.to(memory_format=channels_last)`, "
+        "columns *cl*); every ratio is to torch as loaded.",
+        "",
+        "| model | batch | torch | torch cl | im2col | winograd | auto | winograd cl | auto cl | numba |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for n in r["networks"]:
         t = n["torch"]
         cell = lambda a, n=n, t=t: f"{n[a]:.0f} ({n[a] / t:.2f}x)" if a in n else "--"  # noqa: E731
-        out.append(f"| {n['model']} | {n['batch']} | {t:.0f} | {cell('im2col')} | {cell('winograd')} | "
-                   f"{cell('auto')} | {cell('numba')} |")  # fmt: skip
+        out.append(f"| {n['model']} | {n['batch']} | {t:.0f} | {cell('torch_cl')} | {cell('im2col')} | "
+                   f"{cell('winograd')} | {cell('auto')} | {cell('winograd_cl')} | {cell('auto_cl')} | "
+                   f"{cell('numba')} |")  # fmt: skip
     load, mem = r["load_ms"], r["memory"]
     out += [
         "",
@@ -56,11 +60,12 @@ def markdown(r: dict) -> str:
         "",
         "## Per conv layer (batch 1; milliseconds, ratio to torch, fraction of the GEMM peak)",
         "",
-        "naive is timed on a 1/16 x 1/16 crop and scaled up; numba's direct loops are skipped in quick runs.",
+        "naive is timed on a 1/16 x 1/16 crop and scaled up; numba's direct loops are skipped in quick runs. "
+        "*cl*: the input stored channels-last (winograd then needs no layout copy); ratios are to torch on NCHW.",
         "",
-        "| model | layer | input | GFLOP | torch | im2col | numba | winograd | winograd2 | auto | naive | im2col MB "
-        "| winograd error |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| model | layer | input | GFLOP | torch | torch cl | im2col | numba | winograd | winograd cl | winograd2 "
+        "| auto | naive | im2col MB | winograd error |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in r["layers"]:
         t = row["torch"]["ms"]
@@ -72,8 +77,9 @@ def markdown(r: dict) -> str:
 
         out.append(
             f"| {row['model']} | {row['layer']} | {'x'.join(map(str, row['shape'][1:]))} | {row['gflop']:.2f} "
-            f"| {t:.1f} ({100 * row['torch']['of_peak']:.0f}%) | {cell('im2col')} | {cell('numba')} | "
-            f"{cell('winograd')} | {cell('winograd2')} | {cell('auto')} | {row['naive']['ms']:.0f} | "
+            f"| {t:.1f} ({100 * row['torch']['of_peak']:.0f}%) | {cell('torch_cl')} | {cell('im2col')} | "
+            f"{cell('numba')} | {cell('winograd')} | {cell('winograd_cl')} | {cell('winograd2')} | {cell('auto')} | "
+            f"{row['naive']['ms']:.0f} | "
             f"{row['im2col_mb']:.0f} | {row['errors'].get('winograd', 0):.1e} |"
         )
     out += ["", "![GFLOP/s per layer](figures/bench_layers.png)", "", "![roofline](figures/bench_roofline.png)", ""]
@@ -95,7 +101,7 @@ def plot_layers(r: dict, path: Path) -> None:
 
     plt = _plt()
     rows = [x for x in r["layers"] if x["model"] == "vgg16"]
-    names = ["torch", "im2col", "winograd", "winograd2", "numba", "auto"]
+    names = ["torch", "im2col", "winograd", "winograd_cl", "winograd2", "numba", "auto"]
     fig, ax = plt.subplots(figsize=(14, 5))
     width = 0.8 / len(names)
     for k, name in enumerate(names):
@@ -120,7 +126,7 @@ def plot_roofline(r: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 6))
     xs = np.logspace(-1, 3, 100)
     ax.plot(xs, np.minimum(peak, bw * xs), "k-", label=f"roof: min({peak:.0f} GFLOP/s, {bw:.0f} GB/s x intensity)")
-    for name, marker in [("torch", "o"), ("im2col", "s"), ("winograd", "^"), ("numba", "x"), ("auto", "*")]:
+    for name, marker in [("torch", "o"), ("im2col", "s"), ("winograd_cl", "^"), ("numba", "x"), ("auto", "*")]:
         pts = [(x["intensity"], x[name]["gflops"]) for x in r["layers"] if name in x]
         if pts:
             ax.scatter(*zip(*pts), marker=marker, label=name, alpha=0.7)

@@ -18,10 +18,16 @@ from minicnn.checkpoint import CheckpointError, UnsafeCheckpointError, load_chec
 
 __version__ = "0.1.0"
 
+#: Memory formats for ``Module.to(memory_format=...)``, as ``torch.channels_last`` / ``torch.contiguous_format``.
+channels_last = "channels_last"
+contiguous_format = "contiguous_format"
+
 __all__ = [
     "CONV_ALGORITHMS",
     "CheckpointError",
     "UnsafeCheckpointError",
+    "channels_last",
+    "contiguous_format",
     "conv_algorithm",
     "functional",
     "get_conv_algorithm",

@@ -139,3 +139,75 @@ def test_auto_without_measuring(monkeypatch):
         == "im2col"
     )
     assert _autotune.candidates((4, 1, 3, 3), (1, 1), (1, 1), 4) == ["numba"]
+
+
+def channels_last(a):
+    """The same values stored pixel by pixel (memory order N, H, W, C), as torch.channels_last."""
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("algorithm", ["naive", "im2col", "numba", "winograd", "winograd2"])
+@pytest.mark.parametrize("kernel", [(3, 1), (1, 0), (3, 0)])  # (size, padding): Winograd, pointwise, general
+def test_memory_format_follows_torch(algorithm, kernel):
+    """Channels-last input or weight -> channels-last output, else C-contiguous: torch's rule, same values."""
+    k, pad = kernel
+    x, w, b = make_array(9, (2, 6, 9, 7), np.float32), make_array(10, (5, 6, k, k), np.float32), np.arange(5.0)
+    b = b.astype(np.float32)
+    ref = torch_op("conv2d", x, w, b, padding=pad, float64=True)
+    scale = torch_op("conv2d", np.abs(x), np.abs(w), np.abs(b), padding=pad, float64=True).max()
+    cases = [(x, w, False), (channels_last(x), w, True)]
+    if k > 1:  # NumPy stores a 1x1 weight with the same strides in both formats: it cannot carry the format
+        cases.append((x, channels_last(w), True))
+    for xi, wi, expect_cl in cases:
+        out = F.conv2d(xi, wi, b, padding=pad, algorithm=algorithm)
+        assert out.transpose(0, 2, 3, 1).flags.c_contiguous if expect_cl else out.flags.c_contiguous
+        assert_close(out, ref, kind=algorithm, dtype=np.float32, scale=scale)
+
+
+@pytest.mark.parametrize("threads, max_band, min_band", [(1, 256, 32), (2, 5, 2), (2, 256, 1000)])
+def test_winograd_channels_last_work_splits_agree(monkeypatch, threads, max_band, min_band):
+    """One thread; many bands over two threads (BLAS set to one thread); few tiles, GEMMs split by position."""
+    from minicnn.kernels import winograd_cl
+
+    monkeypatch.setattr(winograd_cl, "_threads", lambda: threads)
+    monkeypatch.setattr(winograd_cl, "MAX_BAND_TILES", max_band)
+    monkeypatch.setattr(winograd_cl, "MIN_BAND_TILES", min_band)
+    x, w, b = make_array(11, (3, 7, 13, 10), np.float64), make_array(12, (4, 7, 3, 3), np.float64), np.arange(4.0)
+    pads = (2, 0, 1, 1)
+    got = winograd_cl.conv2d_winograd_cl(channels_last(x), w, b, pads, relu=True)
+    ref = torch_op("conv2d", x, w, b, padding=(1, 1, 2, 0), float64=True)
+    assert_close(got, np.maximum(ref, 0), kind="winograd", dtype=np.float64)
+    assert got.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+def test_winograd_falls_back_to_direct_sums_for_infinite_inputs():
+    """inf - inf is NaN inside Winograd's transforms; torch's direct sums give +-inf: so does minicnn."""
+    x, w = make_array(13, (1, 8, 12, 12), np.float32), make_array(14, (8, 8, 3, 3), np.float32)
+    x[0, 3, 5, 5] = -np.inf
+    ref = torch_op("conv2d", x, w, padding=1)
+    for algorithm in ("winograd", "winograd2"):
+        got = F.conv2d(channels_last(x), w, padding=1, algorithm=algorithm)
+        np.testing.assert_array_equal(np.isinf(got), np.isinf(ref))
+        assert not np.isnan(got).any()
+
+
+def test_channels_last_model_gives_the_same_logits(tmp_path):
+    """model.to(memory_format=channels_last), as in torch: weights stored pixel by pixel, same logits."""
+    torch.manual_seed(7)
+    tv = torchvision.models.vgg16().eval()
+    torch.save(tv.state_dict(), tmp_path / "vgg16.pth")
+    model = models.vgg16(weights=tmp_path / "vgg16.pth").eval()
+    x = make_array(15, (2, 3, 48, 48), np.float32)
+    plain = model(x)
+    model.to(memory_format=minicnn.channels_last)
+    assert model.features[0].weight.transpose(0, 2, 3, 1).flags.c_contiguous
+    with minicnn.conv_algorithm("winograd"):
+        fast = model(x)
+    with torch.no_grad():
+        ref = tv.double()(torch.from_numpy(x.astype(np.float64))).numpy()
+    assert_close(fast, ref, kind="winograd", dtype=np.float32, scale=np.abs(ref).max())
+    assert_close(plain, ref, kind="model", dtype=np.float32)
+    model.to(memory_format=minicnn.contiguous_format)
+    assert model.features[0].weight.flags.c_contiguous
+    with pytest.raises(ValueError, match="memory_format must be"):
+        model.to(memory_format="nhwc")

@@ -2,7 +2,7 @@
 
 Candidates: im2col and the blocked compiled loops for every general shape, and both Winograd variants
 for 3x3 stride-1 ones. The first time a shape is seen (input shape, weight shape, stride, padding,
-dilation, groups, dtype), every candidate runs on the actual input, once to warm up (Numba compiles
+dilation, groups, dtype, memory formats), every candidate runs on the actual input, once to warm up (Numba compiles
 then, and compilation is not timed) and twice timed. A candidate whose output differs from im2col's
 by more than the "auto" tolerance (minicnn/testing.py) is never chosen. The winner is remembered for
 the process and in a small JSON file (``$MINICNN_CACHE_DIR``, else ``$XDG_CACHE_HOME/minicnn``, else
@@ -70,7 +70,8 @@ def choose(x, weight, bias, stride, pads, dilation, groups) -> str:
     names = candidates(weight.shape, stride, dilation, groups)
     if len(names) == 1 or os.getenv("MINICNN_AUTOTUNE", "1") == "0" or x.size == 0:
         return names[0]
-    key = f"{x.shape}|{weight.shape}|{tuple(stride)}|{tuple(pads)}|{tuple(dilation)}|{groups}|{x.dtype}"
+    layout = "".join("cl" if _dispatch.is_channels_last(a) else "c" for a in (x, weight))  # memory formats
+    key = f"{x.shape}|{weight.shape}|{tuple(stride)}|{tuple(pads)}|{tuple(dilation)}|{groups}|{x.dtype}|{layout}"
     _load()
     if key not in _choices:
         _choices[key] = _measure(names, x, weight, bias, stride, pads, dilation, groups)

@@ -4,9 +4,14 @@ algorithm   general shapes        1x1 (pointwise)    depthwise            3x3, s
 naive       conv2d_naive          conv2d_naive       conv2d_naive         conv2d_naive
 im2col      conv2d_im2col         conv2d_1x1 (GEMM)  depthwise_shift_add  conv2d_im2col
 numba       conv2d_numba          conv2d_1x1 (GEMM)  depthwise_numba      conv2d_numba
-winograd    (as im2col)           (as im2col)        (as im2col)          Winograd F(4x4, 3x3)
+winograd    (as im2col)           (as im2col)        (as im2col)          Winograd F(4x4, 3x3), channels-last
 winograd2   (as im2col)           (as im2col)        (as im2col)          Winograd F(2x2, 3x3)
 auto        measured: the fastest of the kernels that apply (see _autotune.py)
+
+Memory format, as in PyTorch: the output is channels-last (memory order N, H, W, C; see
+``minicnn.kernels.winograd_cl``) when the input or the weight is, else C-contiguous NCHW. Values never
+depend on it. The kernels that compute natively in one layout are given their output in it; the others'
+output is copied into the right one.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import numpy as np
 
 from minicnn.kernels.conv_im2col import conv2d_1x1, conv2d_im2col
 from minicnn.kernels.conv_naive import conv2d_naive
-from minicnn.kernels.workspace import workspace
+from minicnn.kernels.workspace import derived, workspace
 
 
 def _conv2d_numba(*args):
@@ -66,6 +71,20 @@ def winograd_applies(w_shape, stride, dilation, groups) -> bool:
     return tuple(w_shape[2:]) == (3, 3) and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1) and groups == 1
 
 
+def conv2d_1x1_channels_last(x, weight, bias, stride):
+    """A 1x1 convolution of a channels-last input: one GEMM (pixels, C_in) @ (C_in, C_out), no copy.
+
+    Shape: x (N, C_in, H, W) stored as (N, H, W, C_in) -> (N, C_out, OH, OW) stored as (N, OH, OW, C_out).
+    """
+    x_cl = x.transpose(0, 2, 3, 1)[:, :: stride[0], :: stride[1]]  # (N, OH, OW, C_in), a view
+    N, OH, OW, C_in = x_cl.shape
+    C_out = weight.shape[0]
+    out = np.matmul(x_cl.reshape(N * OH * OW, C_in), weight.reshape(C_out, C_in).T)  # copies only if strided
+    if bias is not None:
+        out += bias
+    return out.reshape(N, OH, OW, C_out).transpose(0, 3, 1, 2)
+
+
 def _padded(x, pads):
     """x with zeros around it, written into this thread's reusable buffer (see kernels/workspace.py)."""
     top, bottom, left, right = pads
@@ -77,14 +96,55 @@ def _padded(x, pads):
     return xp
 
 
+def is_channels_last(a) -> bool:
+    """True for a 4-D array stored pixel by pixel (memory order N, H, W, C) rather than plane by plane.
+
+    Decided by the strides, as PyTorch does: a 1x1 weight or a 1-channel image is contiguous either way,
+    and counts as channels-last only if its strides are the channels-last ones.
+    """
+    if a.ndim != 4 or not a.transpose(0, 2, 3, 1).flags.c_contiguous:
+        return False
+    c_strides = tuple(int(np.prod(a.shape[i + 1 :])) * a.itemsize for i in range(4))
+    return not a.flags.c_contiguous or a.strides != c_strides
+
+
+def to_memory_format(out, channels_last: bool):
+    """``out`` with the requested memory layout (a copy only if it has the other one)."""
+    if not channels_last:
+        return np.ascontiguousarray(out)
+    if out.transpose(0, 2, 3, 1).flags.c_contiguous:
+        return out
+    return np.ascontiguousarray(out.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
 def run(name, x, weight, bias, stride, pads, dilation, groups, relu=False):
     """Convolve the unpadded 4-D ``x`` with algorithm ``name`` (never "auto"); ReLU fused when asked."""
-    if name in WINOGRAD and winograd_applies(weight.shape, stride, dilation, groups):
-        from minicnn.kernels.winograd import conv2d_winograd
+    channels_last = is_channels_last(x) or is_channels_last(weight)
+    return to_memory_format(_run(name, x, weight, bias, stride, pads, dilation, groups, relu), channels_last)
 
-        return conv2d_winograd(x, weight, bias, pads, WINOGRAD[name], relu=relu)  # pads inside the transform
+
+def _run(name, x, weight, bias, stride, pads, dilation, groups, relu):
+    if name in WINOGRAD and winograd_applies(weight.shape, stride, dilation, groups):
+        if name == "winograd":
+            from minicnn.kernels.winograd_cl import conv2d_winograd_cl
+
+            out = conv2d_winograd_cl(x, weight, bias, pads, relu=relu)  # channels-last, pads inside the transform
+        else:
+            from minicnn.kernels.winograd import conv2d_winograd
+
+            out = conv2d_winograd(x, weight, bias, pads, WINOGRAD[name], relu=relu)  # pads inside the transform
+            out = out if np.isfinite(out).all() else None
+        if out is not None:
+            return out
+        # an infinite or NaN output: Winograd's transforms turn inf into inf - inf = NaN where direct
+        # summation gives +-inf (as torch does), so such a layer is recomputed by im2col
     if name in WINOGRAD:
-        name = "im2col"  # shapes Winograd does not cover
+        name = "im2col"  # shapes Winograd does not cover, and non-finite data
+    if not weight.flags.c_contiguous:  # e.g. a channels-last model's weights: the GEMM kernels want (O, I, KH, KW)
+        weight = derived(weight, "contiguous", np.ascontiguousarray)
+    if is_channels_last(x) and shape_kind(weight.shape, groups) == "pointwise" and pads == (0, 0, 0, 0):
+        out = conv2d_1x1_channels_last(x, weight, bias, stride)
+        return np.maximum(out, 0, out=out) if relu else out
     xp = _padded(x, pads)  # a C-contiguous zero-padded copy, in a reused buffer
     kernel = SPECIAL_KERNELS.get((name, shape_kind(weight.shape, groups)), KERNELS[name])
     if kernel is conv2d_im2col:

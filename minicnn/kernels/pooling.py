@@ -50,7 +50,7 @@ def reduce_taps(x, kernel_size, stride, padding, dilation, out_size, pad_value, 
         for kw in range(KW):
             h0, w0 = kh * dH, kw * dW
             tap = xp[:, :, h0 : h0 + sH * (OH - 1) + 1 : sH, w0 : w0 + sW * (OW - 1) + 1 : sW]  # (N, C, OH, OW)
-            out = tap.copy() if out is None else combine(out, tap, out=out)
+            out = tap.copy(order="K") if out is None else combine(out, tap, out=out)  # K: keeps x's layout
     return out
 
 

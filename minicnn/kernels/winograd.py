@@ -22,12 +22,10 @@ the output transform adds the bias and, if asked, applies ReLU (fused), writing 
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 from numba import njit, prange
 
-from minicnn.kernels.workspace import workspace
+from minicnn.kernels.workspace import derived, workspace
 
 # Lavin and Gray's matrices. F(2x2, 3x3): 4x4 tiles, 2x2 outputs.
 BT2 = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=np.float64)
@@ -52,19 +50,9 @@ def transform_weights(weight: np.ndarray, m: int) -> np.ndarray:
     return np.ascontiguousarray(U.reshape(t * t, *weight.shape[:2])).astype(weight.dtype)
 
 
-_cache: dict = {}
-
-
 def cached_weights(weight: np.ndarray, m: int) -> np.ndarray:
     """``transform_weights``, computed once per weight array (and again if the array's values change)."""
-    key = (id(weight), m, weight.dtype.str)
-    fingerprint = float(weight.ravel()[:: max(1, weight.size // 4096)].astype(np.float64).sum())
-    hit = _cache.get(key)
-    if hit is not None and hit[0]() is weight and hit[1] == fingerprint:
-        return hit[2]
-    U = transform_weights(weight, m)
-    _cache[key] = (weakref.ref(weight, lambda _, key=key: _cache.pop(key, None)), fingerprint, U)
-    return U
+    return derived(weight, ("winograd", m), lambda w: transform_weights(w, m))
 
 
 @njit(parallel=True, cache=True)

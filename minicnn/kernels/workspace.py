@@ -1,4 +1,4 @@
-"""Scratch buffers reused from call to call (per thread).
+"""Scratch buffers reused from call to call (per thread), and arrays derived once from a layer's weights.
 
 A kernel's temporary arrays (a padded copy of the input, Winograd's transformed tiles) live only during the
 call. Allocating them afresh each time costs more than it seems: the operating system hands out new memory
@@ -10,6 +10,7 @@ Never return a workspace view to the caller: the next call overwrites it.
 from __future__ import annotations
 
 import threading
+import weakref
 
 import numpy as np
 
@@ -26,3 +27,22 @@ def workspace(name: str, shape, dtype) -> np.ndarray:
     if buf is None or buf.size < size:
         buf = buffers[key] = np.empty(max(size, 1), dtype)
     return buf[:size].reshape(shape)
+
+
+_derived: dict = {}
+
+
+def derived(weight: np.ndarray, tag, compute):
+    """``compute(weight)``, computed once per weight array and kept while the array lives.
+
+    For what a kernel derives from a layer's weights (Winograd's transformed kernels, a contiguous copy).
+    Recomputed if the array's values change in place (a cheap fingerprint of 4096 of them is compared).
+    """
+    key = (id(weight), tag, weight.dtype.str)
+    fingerprint = float(np.ravel(weight, order="K")[:: max(1, weight.size // 4096)].astype(np.float64).sum())
+    hit = _derived.get(key)
+    if hit is not None and hit[0]() is weight and hit[1] == fingerprint:
+        return hit[2]
+    value = compute(weight)
+    _derived[key] = (weakref.ref(weight, lambda _, key=key: _derived.pop(key, None)), fingerprint, value)
+    return value

@@ -205,9 +205,19 @@ class Module:
         """Evaluation mode: ``train(False)``. Models start in training mode, as in torch."""
         return self.train(False)
 
-    def to(self, dtype_or_device):
+    def to(self, dtype_or_device=None, *, memory_format=None):
         """Convert every floating-point parameter and buffer to a dtype (e.g. numpy.float64), or move them
-        to "cuda" (DeviceArrays on the GPU: every layer then computes there) or back to "cpu"."""
+        to "cuda" (DeviceArrays on the GPU: every layer then computes there) or back to "cpu".
+
+        ``memory_format="channels_last"`` (``minicnn.channels_last``) stores every 4-D parameter (the conv
+        weights) pixel by pixel, as ``torch.channels_last`` does; convolutions then return channels-last
+        activations, which the channels-last Winograd kernel reads without copying. Values are unchanged;
+        ``"contiguous_format"`` goes back.
+        """
+        if memory_format is not None:
+            self._to_memory_format(memory_format)
+        if dtype_or_device is None:
+            return self
         if dtype_or_device in ("cuda", "cpu"):
             return self._move(dtype_or_device)
         dtype = np.dtype(dtype_or_device)
@@ -217,6 +227,16 @@ class Module:
                     if a is not None and a.dtype.kind == "f":
                         table[name] = a.astype(dtype, copy=False)
         return self
+
+    def _to_memory_format(self, memory_format):
+        if memory_format not in ("channels_last", "contiguous_format"):
+            raise ValueError(f"memory_format must be 'channels_last' or 'contiguous_format', got {memory_format!r}")
+        for m in self.modules():
+            for name, a in m._parameters.items():
+                if isinstance(a, np.ndarray) and a.ndim == 4:
+                    if memory_format == "channels_last":  # (O, I, KH, KW) stored as (O, KH, KW, I)
+                        a = np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+                    m._parameters[name] = np.ascontiguousarray(a) if memory_format == "contiguous_format" else a
 
     def _move(self, device):
         from minicnn import cuda
