@@ -211,3 +211,28 @@ def test_channels_last_model_gives_the_same_logits(tmp_path):
     assert model.features[0].weight.flags.c_contiguous
     with pytest.raises(ValueError, match="memory_format must be"):
         model.to(memory_format="nhwc")
+
+
+def test_batch_norm_folds_into_the_conv_when_evaluating():
+    """nn.conv_bn: the folded conv equals conv -> bn -> relu, notices edited statistics, and steps aside for
+    hooks and training mode (where bn uses the batch's own statistics)."""
+    conv, bn, relu = minicnn.nn.Conv2d(6, 5, 3, padding=1, bias=True), minicnn.nn.BatchNorm2d(5), minicnn.nn.ReLU()
+    rng = np.random.default_rng(16)
+    bn.running_mean[:] = rng.standard_normal(5)
+    bn.running_var[:] = rng.random(5) + 0.5
+    bn.weight[:], bn.bias[:] = rng.standard_normal(5), rng.standard_normal(5)
+    x = make_array(17, (2, 6, 9, 8), np.float32)
+    conv.eval(), bn.eval()
+
+    def unfused():
+        return relu(bn(conv(x)))
+
+    assert_close(minicnn.nn.conv_bn(conv, bn, x, relu), unfused().astype(np.float64), kind="model", dtype=np.float32)
+    bn.running_mean += 1.0  # edited in place: the folded weights are recomputed
+    assert_close(minicnn.nn.conv_bn(conv, bn, x, relu), unfused().astype(np.float64), kind="model", dtype=np.float32)
+    seen = []
+    with bn.register_forward_hook(lambda m, i, o: seen.append(i[0])):
+        minicnn.nn.conv_bn(conv, bn, x, relu)
+    assert len(seen) == 1 and seen[0].shape == (2, 5, 9, 8)  # the hook saw the conv's own output
+    bn.train()
+    np.testing.assert_array_equal(minicnn.nn.conv_bn(conv, bn, x), bn.eval().train()(conv(x)))

@@ -44,7 +44,7 @@ def reduce_taps(x, kernel_size, stride, padding, dilation, out_size, pad_value, 
     (KH, KW), (sH, sW), (pT, pL), (dH, dW), (OH, OW) = kernel_size, stride, padding, dilation, out_size
     pB = max(0, (OH - 1) * sH + dH * (KH - 1) + 1 - (H + pT))
     pR = max(0, (OW - 1) * sW + dW * (KW - 1) + 1 - (W + pL))
-    xp = np.pad(x, ((0, 0), (0, 0), (pT, pB), (pL, pR)), constant_values=pad_value) if pT or pB or pL or pR else x
+    xp = pad_keeping_layout(x, (pT, pB, pL, pR), pad_value) if pT or pB or pL or pR else x
     out = None
     for kh in range(KH):
         for kw in range(KW):
@@ -52,6 +52,18 @@ def reduce_taps(x, kernel_size, stride, padding, dilation, out_size, pad_value, 
             tap = xp[:, :, h0 : h0 + sH * (OH - 1) + 1 : sH, w0 : w0 + sW * (OW - 1) + 1 : sW]  # (N, C, OH, OW)
             out = tap.copy(order="K") if out is None else combine(out, tap, out=out)  # K: keeps x's layout
     return out
+
+
+def pad_keeping_layout(x, pads, value):
+    """x surrounded by ``value`` (top, bottom, left, right), stored in x's memory order (np.pad returns C order:
+    a channels-last network would lose its layout at every padded pooling)."""
+    pT, pB, pL, pR = pads
+    N, C, H, W = x.shape
+    order = np.argsort(x.strides)[::-1]  # axes from the largest stride to the smallest: x's memory order
+    shape = (N, C, H + pT + pB, W + pL + pR)
+    xp = np.full([shape[a] for a in order], value, dtype=x.dtype).transpose(np.argsort(order))
+    xp[:, :, pT : pT + H, pL : pL + W] = x
+    return xp
 
 
 def max_with_index(values):

@@ -257,4 +257,9 @@ def _parallel(fn, items) -> list:
     with _pool_lock:
         if _pool is None or _pool._max_workers < _threads():
             _pool = ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="minicnn")
-    return list(_pool.map(fn, items))  # list(): wait for all, re-raise the first error
+    return list(_pool.map(lambda item: _quiet(fn, item), items))  # list(): wait for all, re-raise the first error
+
+
+def _quiet(fn, item):
+    with np.errstate(all="ignore"):  # as conv2d's own thread (np.errstate is per thread): inf/NaN are results
+        return fn(item)

@@ -32,17 +32,27 @@ def workspace(name: str, shape, dtype) -> np.ndarray:
 _derived: dict = {}
 
 
-def derived(weight: np.ndarray, tag, compute):
-    """``compute(weight)``, computed once per weight array and kept while the array lives.
+def derived(arrays, tag, compute):
+    """``compute(*arrays)``, computed once and kept while the first array lives.
 
-    For what a kernel derives from a layer's weights (Winograd's transformed kernels, a contiguous copy).
-    Recomputed if the array's values change in place (a cheap fingerprint of 4096 of them is compared).
+    For what a kernel derives from a layer's weights (Winograd's transformed kernels, a contiguous copy, a
+    convolution with its batch norm folded in). ``arrays`` is one array or a tuple of them. Recomputed when
+    any of them is replaced by another array or changes in place (a fingerprint of 4096 values each).
     """
-    key = (id(weight), tag, weight.dtype.str)
-    fingerprint = float(np.ravel(weight, order="K")[:: max(1, weight.size // 4096)].astype(np.float64).sum())
+    arrays = arrays if isinstance(arrays, tuple) else (arrays,)
+    first = arrays[0]
+    key = (id(first), tag, first.dtype.str)
+    ids = tuple(id(a) for a in arrays)
+    fingerprint = tuple(None if a is None else _fingerprint(a) for a in arrays)
     hit = _derived.get(key)
-    if hit is not None and hit[0]() is weight and hit[1] == fingerprint:
-        return hit[2]
-    value = compute(weight)
-    _derived[key] = (weakref.ref(weight, lambda _, key=key: _derived.pop(key, None)), fingerprint, value)
+    if hit is not None and hit[0]() is first and hit[1] == ids and hit[2] == fingerprint:
+        return hit[3]
+    value = compute(*arrays)
+    _derived[key] = (weakref.ref(first, lambda _, key=key: _derived.pop(key, None)), ids, fingerprint, value)
     return value
+
+
+def _fingerprint(a: np.ndarray) -> float:
+    """A cheap checksum of ``a`` (at most 4096 of its values, summed in float64): changes if ``a`` is edited."""
+    flat = np.ravel(a, order="K")  # a view for any contiguous layout
+    return float(np.add.reduce(flat[:: max(1, a.size // 4096)], dtype=np.float64))

@@ -44,9 +44,10 @@ class Bottleneck(nn.Module):
 
     def forward(self, x):
         identity = x  # (N, inplanes, H, W)
-        out = self.relu(self.bn1(self.conv1(x)))  # (N, width, H, W)
-        out = self.relu(self.bn2(self.conv2(out)))  # (N, width, H/stride, W/stride)
-        out = self.bn3(self.conv3(out))  # (N, 4*planes, H/stride, W/stride)
+        # relu(bn(conv(x))), with bn folded into the conv when evaluating (see nn.conv_bn)
+        out = nn.conv_bn(self.conv1, self.bn1, x, self.relu)  # (N, width, H, W)
+        out = nn.conv_bn(self.conv2, self.bn2, out, self.relu)  # (N, width, H/stride, W/stride)
+        out = nn.conv_bn(self.conv3, self.bn3, out)  # (N, 4*planes, H/stride, W/stride)
         if self.downsample is not None:
             identity = self.downsample(x)  # (N, 4*planes, H/stride, W/stride)
         out += identity
@@ -93,7 +94,7 @@ class ResNet(nn.Module):
         return nn.Sequential(*layers)
 
     def forward(self, x):
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (N, 64, H/4, W/4)
+        x = self.maxpool(nn.conv_bn(self.conv1, self.bn1, x, self.relu))  # (N, 64, H/4, W/4)
         x = self.layer1(x)  # (N, 256, H/4, W/4)
         x = self.layer2(x)  # (N, 512, H/8, W/8)
         x = self.layer3(x)  # (N, 1024, H/16, W/16)

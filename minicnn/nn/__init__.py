@@ -15,6 +15,7 @@ from minicnn.nn.layers import (
     MaxPool2d,
     ReLU,
     ReLU6,
+    conv_bn,
     flatten,
 )
 from minicnn.nn.module import IncompatibleKeys, Module, RemovableHandle
@@ -22,5 +23,5 @@ from minicnn.nn.module import IncompatibleKeys, Module, RemovableHandle
 __all__ = [
     "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "BatchNorm2d", "Conv2d", "Dropout", "Flatten",
     "Identity", "IncompatibleKeys", "Linear", "MaxPool2d", "Module", "ReLU", "ReLU6", "RemovableHandle",
-    "Sequential", "flatten", "init",
+    "Sequential", "conv_bn", "flatten", "init",
 ]  # fmt: skip
