@@ -28,7 +28,7 @@ from benchmarks import common, end_to_end, layers, report  # noqa: E402
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for torch, OpenBLAS and Numba")
-    p.add_argument("--repeats", type=int, default=7, help="timed calls per contender (median)")
+    p.add_argument("--repeats", type=int, default=11, help="timed calls per contender (median)")
     p.add_argument("--size", type=int, default=224, help="image height and width (default 224)")
     p.add_argument("--batches", type=int, nargs="+", default=[1, 8], help="batch sizes for whole networks")
     p.add_argument("--batch", type=int, default=1, help="batch size for the per-layer table")

@@ -230,7 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="vgg16", help="vgg16 (default), resnet50 or efficientnet_lite0")
     p.add_argument("--weights", default="DEFAULT", help="DEFAULT, a weights name (IMAGENET1K_V1...) or a checkpoint")
     p.add_argument("--topk", type=int, default=5, help="how many classes to show (default 5)")
-    p.add_argument("--algorithm", default="auto", choices=CONV_ALGORITHMS, help="conv2d algorithm (default auto)")
+    p.add_argument("--algorithm", default="im2col", choices=CONV_ALGORITHMS,
+                   help="conv2d algorithm (default im2col: for a few images, Winograd's transformed weights "
+                   "(4x the conv weights) cost more than they save; auto pays off on batches)")  # fmt: skip
     p.add_argument("--check", action="store_true", help="compare every layer with torchvision (needs torch)")
     p.add_argument("--offline", action="store_true", help="never download weights (also: MINICNN_OFFLINE=1)")
     p.set_defaults(run=cmd_classify)

@@ -84,12 +84,17 @@ def test_bounded_im2col_equals_the_readable_full_matrix(monkeypatch):
     np.testing.assert_allclose(conv_im2col.conv2d_im2col(xp, w, b, (2, 1), (1, 2), 2), full, rtol=1e-14, atol=1e-14)
 
 
-def test_fused_conv_relu_in_models_changes_nothing(tmp_path):
-    """Sequential runs Conv2d+ReLU fused unless a hook watches; the logits equal the unfused ones and torch's."""
-    torch.manual_seed(5)
+def vgg16_pair(tmp_path, seed):
+    """A random torchvision VGG16 (eval mode) and minicnn's VGG16 loaded from its checkpoint."""
+    torch.manual_seed(seed)
     tv = torchvision.models.vgg16().eval()
     torch.save(tv.state_dict(), tmp_path / "vgg16.pth")
-    model = models.vgg16(weights=tmp_path / "vgg16.pth").eval()
+    return tv, models.vgg16(weights=tmp_path / "vgg16.pth").eval()
+
+
+def test_fused_conv_relu_in_models_changes_nothing(tmp_path):
+    """Sequential runs Conv2d+ReLU fused unless a hook watches; the logits equal the unfused ones and torch's."""
+    tv, model = vgg16_pair(tmp_path, 5)
     x = make_array(6, (1, 3, 64, 64), np.float32)
     fused = model(x)
     with model.features[0].register_forward_hook(lambda m, i, o: None):  # a hook: that pair runs unfused
@@ -193,10 +198,7 @@ def test_winograd_falls_back_to_direct_sums_for_infinite_inputs():
 
 def test_channels_last_model_gives_the_same_logits(tmp_path):
     """model.to(memory_format=channels_last), as in torch: weights stored pixel by pixel, same logits."""
-    torch.manual_seed(7)
-    tv = torchvision.models.vgg16().eval()
-    torch.save(tv.state_dict(), tmp_path / "vgg16.pth")
-    model = models.vgg16(weights=tmp_path / "vgg16.pth").eval()
+    tv, model = vgg16_pair(tmp_path, 7)
     x = make_array(15, (2, 3, 48, 48), np.float32)
     plain = model(x)
     model.to(memory_format=minicnn.channels_last)

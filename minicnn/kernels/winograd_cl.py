@@ -32,7 +32,7 @@ import numpy as np
 from numba import config, njit
 
 from minicnn.kernels import _blas as blas
-from minicnn.kernels.winograd import G4
+from minicnn.kernels.winograd import G4, kernel_transform
 from minicnn.kernels.workspace import derived, workspace
 
 # The constants of B^T and A^T, typed float32 so that float32 tiles stay float32 (an int constant would
@@ -169,8 +169,7 @@ def output_transform(M, bias, relu, tiles_h, tiles_w, tile0, T, out):
 
 def transform_weights_cl(weight: np.ndarray) -> np.ndarray:
     """U = G g G^T for every (co, ci), laid out for ``V @ U``: (C_out, C_in, 3, 3) -> (36, C_in, C_out)."""
-    U = np.einsum("ij,ocjk,lk->ilco", G4, weight.astype(np.float64), G4)  # (6, 6, C_in, C_out), float64
-    return np.ascontiguousarray(U.reshape(36, weight.shape[1], weight.shape[0])).astype(weight.dtype)
+    return kernel_transform(G4, weight, channels_last=True)
 
 
 def cached_weights_cl(weight: np.ndarray) -> np.ndarray:
