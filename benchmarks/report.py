@@ -54,8 +54,9 @@ def markdown(r: dict) -> str:
     ]
     if "startup_s" in r:
         s = r["startup_s"]
-        out.append(f"- `minicnn classify --model efficientnet_lite0`, whole command: {s['cold']:.1f} s with an empty "
-                   f"Numba cache (compiling), {s['warm']:.1f} s with a warm one.")  # fmt: skip
+        out.append(f"- `minicnn classify --model efficientnet_lite0 --algorithm auto`, whole command: "
+                   f"{s['cold']:.1f} s with empty Numba and autotune caches (compiling, measuring), "
+                   f"{s['warm']:.1f} s with warm ones.")  # fmt: skip
     out += [
         "",
         "## Per conv layer (batch 1; milliseconds, ratio to torch, fraction of the GEMM peak)",

@@ -2,12 +2,12 @@
 
 Candidates: im2col and the blocked compiled loops for every general shape, and both Winograd variants
 for 3x3 stride-1 ones. The first time a shape is seen (input shape, weight shape, stride, padding,
-dilation, groups, dtype, memory formats), every candidate runs on the actual input, once to warm up (Numba compiles
-then, and compilation is not timed) and twice timed. A candidate whose output differs from im2col's
-by more than the "auto" tolerance (minicnn/testing.py) is never chosen. The winner is remembered for
-the process and in a small JSON file (``$MINICNN_CACHE_DIR``, else ``$XDG_CACHE_HOME/minicnn``, else
-``~/.cache/minicnn``), so the next process starts with the answer. MINICNN_AUTOTUNE=0 turns measuring
-off: im2col then, except the compiled kernel for depthwise convolutions.
+dilation, groups, dtype, memory formats), every candidate runs on the actual input, once to warm up (Numba
+compiles then, and compilation is not timed) and TIMED_CALLS times timed (the fastest counts). A candidate
+whose output differs from im2col's by more than the "auto" tolerance (minicnn/testing.py) is never chosen.
+The winner is remembered for the process and in a small JSON file (``$MINICNN_CACHE_DIR``, else
+``$XDG_CACHE_HOME/minicnn``, else ``~/.cache/minicnn``), so the next process starts with the answer.
+MINICNN_AUTOTUNE=0 turns measuring off: im2col then, except the compiled kernel for depthwise convolutions.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from minicnn._config import cache_dir
 from minicnn.functional import _dispatch
 
 _choices: dict[str, str] = {}
+#: Timed calls per candidate; the fastest counts (the least disturbed by other processes).
+TIMED_CALLS = 3
 _loaded = False
 
 
@@ -93,7 +95,7 @@ def _measure(names, x, weight, bias, stride, pads, dilation, groups) -> str:
         if normalized_max_error(out, reference, scale) > tolerance(x.dtype, "auto"):
             continue
         elapsed = []
-        for _ in range(2):
+        for _ in range(TIMED_CALLS):
             t0 = time.perf_counter()
             call(name)
             elapsed.append(time.perf_counter() - t0)
