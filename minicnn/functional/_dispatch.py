@@ -104,8 +104,13 @@ def is_channels_last(a) -> bool:
     """
     if a.ndim != 4 or not a.transpose(0, 2, 3, 1).flags.c_contiguous:
         return False
-    c_strides = tuple(int(np.prod(a.shape[i + 1 :])) * a.itemsize for i in range(4))
-    return not a.flags.c_contiguous or a.strides != c_strides
+    _, C, H, W = a.shape
+    return not a.flags.c_contiguous or a.strides != (
+        C * H * W * a.itemsize,
+        H * W * a.itemsize,
+        W * a.itemsize,
+        a.itemsize,
+    )
 
 
 def to_memory_format(out, channels_last: bool):
