@@ -65,7 +65,11 @@ def run(np, torch, args, peak):
         runs["torch_cl"] = lambda: torch.nn.functional.conv2d(xt_cl, wt, bt, **kw)
         if args.quick or mod.groups > 1:  # numba's direct loops on big layers take seconds: skip when quick
             runs.pop("numba", None)
-        times = time_interleaved(runs, args.repeats)
+        # Each library's contenders interleaved among themselves, torch's first: called alternately, the two
+        # libraries' thread pools disturb each other (a torch conv of 4.4 ms took up to 18 ms right after a
+        # NumPy GEMM in the same process), which whole networks average out but single layers do not.
+        theirs = {k: runs.pop(k) for k in ("torch", "torch_cl")}
+        times = time_interleaved(theirs, args.repeats) | time_interleaved(runs, args.repeats)
         crop = x[:, :, : max(shape[2] // 16, 3), : max(shape[3] // 16, 3)]
         scale = (shape[2] * shape[3]) / (crop.shape[2] * crop.shape[3])
         times["naive"] = (
