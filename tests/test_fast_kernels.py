@@ -200,7 +200,10 @@ def test_channels_last_model_gives_the_same_logits(tmp_path):
     """model.to(memory_format=channels_last), as in torch: weights stored pixel by pixel, same logits."""
     tv, model = vgg16_pair(tmp_path, 7)
     x = make_array(15, (2, 3, 48, 48), np.float32)
-    plain = model(x)
+    seen = []
+    with model.features[2].register_forward_hook(lambda m, i, o: seen.append(o)):
+        plain = model(x)  # VGG's forward stores the image channels-last: every activation stays so
+    assert F.is_channels_last(seen[0]) and not F.is_channels_last(model.features[2].weight)
     model.to(memory_format=minicnn.channels_last)
     assert model.features[0].weight.transpose(0, 2, 3, 1).flags.c_contiguous
     with minicnn.conv_algorithm("winograd"):

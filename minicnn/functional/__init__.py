@@ -8,6 +8,7 @@ are (N, C, H, W) or unbatched (C, H, W), conv weights (C_out, C_in // groups, KH
 
 from minicnn.functional.activation import dropout, log_softmax, relu, relu6, softmax
 from minicnn.functional.conv import conv2d, conv2d_relu
+from minicnn.functional.layout import is_channels_last, to_channels_last
 from minicnn.functional.linear import batch_norm, linear
 from minicnn.functional.padding import pad
 from minicnn.functional.pooling import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
@@ -20,6 +21,7 @@ __all__ = [
     "conv2d",
     "conv2d_relu",
     "dropout",
+    "is_channels_last",
     "linear",
     "log_softmax",
     "max_pool2d",
@@ -27,4 +29,5 @@ __all__ = [
     "relu",
     "relu6",
     "softmax",
+    "to_channels_last",
 ]

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from minicnn.kernels.conv_im2col import conv2d_1x1, conv2d_im2col
+from minicnn.functional.layout import is_channels_last, to_memory_format
+from minicnn.kernels.conv_im2col import conv2d_1x1, conv2d_im2col, conv2d_im2col_cl
 from minicnn.kernels.conv_naive import conv2d_naive
 from minicnn.kernels.workspace import derived, workspace
 
@@ -96,30 +97,15 @@ def _padded(x, pads):
     return xp
 
 
-def is_channels_last(a) -> bool:
-    """True for a 4-D array stored pixel by pixel (memory order N, H, W, C) rather than plane by plane.
-
-    Decided by the strides, as PyTorch does: a 1x1 weight or a 1-channel image is contiguous either way,
-    and counts as channels-last only if its strides are the channels-last ones.
-    """
-    if a.ndim != 4 or not a.transpose(0, 2, 3, 1).flags.c_contiguous:
-        return False
-    _, C, H, W = a.shape
-    return not a.flags.c_contiguous or a.strides != (
-        C * H * W * a.itemsize,
-        H * W * a.itemsize,
-        W * a.itemsize,
-        a.itemsize,
-    )
-
-
-def to_memory_format(out, channels_last: bool):
-    """``out`` with the requested memory layout (a copy only if it has the other one)."""
-    if not channels_last:
-        return np.ascontiguousarray(out)
-    if out.transpose(0, 2, 3, 1).flags.c_contiguous:
-        return out
-    return np.ascontiguousarray(out.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+def _padded_cl(x, pads):
+    """The channels-last x with zeros around it, as a C-contiguous (N, H', W', C) array in a reused buffer."""
+    top, bottom, left, right = pads
+    N, C, H, W = x.shape
+    xp = workspace("padded input cl", (N, H + top + bottom, W + left + right, C), x.dtype)
+    if top or bottom or left or right:
+        xp[:, :top], xp[:, H + top :], xp[:, :, :left], xp[:, :, W + left :] = 0, 0, 0, 0
+    xp[:, top : top + H, left : left + W] = x.transpose(0, 2, 3, 1)
+    return xp
 
 
 def run(name, x, weight, bias, stride, pads, dilation, groups, relu=False):
@@ -150,6 +136,11 @@ def _run(name, x, weight, bias, stride, pads, dilation, groups, relu):
     if is_channels_last(x) and shape_kind(weight.shape, groups) == "pointwise" and pads == (0, 0, 0, 0):
         out = conv2d_1x1_channels_last(x, weight, bias, stride)
         return np.maximum(out, 0, out=out) if relu else out
+    if name == "im2col" and is_channels_last(x) and groups == 1:  # columns built from channels-last pixels
+        weight_cols = derived(
+            weight, "im2col-cl", lambda w: np.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(-1, w.shape[0])
+        )
+        return conv2d_im2col_cl(_padded_cl(x, pads), weight_cols, bias, weight.shape[2:], stride, dilation, relu)
     xp = _padded(x, pads)  # a C-contiguous zero-padded copy, in a reused buffer
     kernel = SPECIAL_KERNELS.get((name, shape_kind(weight.shape, groups)), KERNELS[name])
     if kernel is conv2d_im2col:

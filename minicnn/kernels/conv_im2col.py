@@ -124,3 +124,40 @@ def conv2d_1x1(x, weight, bias, stride, dilation, groups):
     if bias is not None:
         out += bias[:, None, None]
     return out
+
+
+def conv2d_im2col_cl(xp, weight_cols, bias, kernel_size, stride, dilation, relu=False):
+    """im2col + GEMM for channels-last activations (groups 1): the output comes out channels-last, no transposes.
+
+    With the C values of a pixel contiguous, a receptive field is KH*KW runs of C contiguous numbers, so the
+    column matrix has one *row* per output pixel, its taps in (kh, kw, c) order, and each tap of a band is one
+    copy of an (rows, OW, C) block. The GEMM then gives one row of C_out numbers per pixel: exactly the
+    channels-last output, written in place band by band (bias and ReLU applied while it is in cache)::
+
+        cols (rows*OW, KH*KW*C_in) @ weight_cols (KH*KW*C_in, C_out) -> out[n, rows, :, :] (rows*OW, C_out)
+
+    Shape: xp (N, H, W, C_in), zero-padded, C-contiguous; weight_cols = weight.transpose(2, 3, 1, 0) reshaped
+    (KH*KW*C_in, C_out) -> (N, C_out, OH, OW) stored as (N, OH, OW, C_out).
+    """
+    N, H, W, C = xp.shape
+    (KH, KW), (sH, sW), (dH, dW) = kernel_size, stride, dilation
+    OH, OW = conv_output_size(H, KH, sH, dH), conv_output_size(W, KW, sW, dW)
+    C_out = weight_cols.shape[1]
+    out = np.empty((N, OH, OW, C_out), dtype=xp.dtype)
+    rows = max(1, min(OH, WORKSPACE_ELEMENTS // max(1, KH * KW * C * OW)))  # output rows per band
+    workspace = np.empty(rows * OW * KH * KW * C, dtype=xp.dtype)
+    for n in range(N):
+        for oh0 in range(0, OH, rows):
+            r = min(rows, OH - oh0)
+            cols = workspace[: r * OW * KH * KW * C].reshape(r, OW, KH, KW, C)
+            for kh in range(KH):
+                for kw in range(KW):
+                    hs, ws = oh0 * sH + kh * dH, kw * dW
+                    cols[:, :, kh, kw] = xp[n, hs : hs + sH * (r - 1) + 1 : sH, ws : ws + sW * (OW - 1) + 1 : sW]
+            block = out[n, oh0 : oh0 + r].reshape(r * OW, C_out)  # a view: the GEMM writes the output in place
+            np.matmul(cols.reshape(r * OW, KH * KW * C), weight_cols, out=block)
+            if bias is not None:
+                block += bias
+            if relu:
+                np.maximum(block, 0, out=block)
+    return out.transpose(0, 3, 1, 2)

@@ -183,11 +183,6 @@ MAX_BAND_TILES = 256
 MIN_BAND_TILES = 32
 
 
-def is_channels_last(x: np.ndarray) -> bool:
-    """True when the (N, C, H, W) array ``x`` is stored pixel by pixel, channels contiguous."""
-    return x.ndim == 4 and x.transpose(0, 2, 3, 1).flags.c_contiguous
-
-
 def conv2d_winograd_cl(x, weight, bias, padding, relu=False):
     """3x3 stride-1 convolution by Winograd F(4x4, 3x3) in the channels-last layout.
 
@@ -246,17 +241,17 @@ def _threads() -> int:
     return max(1, int(config.NUMBA_NUM_THREADS))
 
 
-_pool: ThreadPoolExecutor | None = None
+_pool: dict = {}  # thread count -> ThreadPoolExecutor
 _pool_lock = threading.Lock()
 
 
 def _parallel(fn, items) -> list:
     """``[fn(item) for item in items]``, the items run at once on minicnn's worker threads."""
-    global _pool
     with _pool_lock:
-        if _pool is None or _pool._max_workers < _threads():
-            _pool = ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="minicnn")
-    return list(_pool.map(lambda item: _quiet(fn, item), items))  # list(): wait for all, re-raise the first error
+        pool = _pool.get(_threads()) or _pool.setdefault(
+            _threads(), ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="minicnn")
+        )
+    return list(pool.map(lambda item: _quiet(fn, item), items))  # list(): wait for all, re-raise the first error
 
 
 def _quiet(fn, item):

@@ -48,7 +48,12 @@ def derived(arrays, tag, compute):
     if hit is not None and hit[0]() is first and hit[1] == ids and hit[2] == fingerprint:
         return hit[3]
     value = compute(*arrays)
-    _derived[key] = (weakref.ref(first, lambda _, key=key: _derived.pop(key, None)), ids, fingerprint, value)
+    _derived[key] = (
+        weakref.ref(first, lambda _, key=key, table=_derived: table.pop(key, None)),
+        ids,
+        fingerprint,
+        value,
+    )
     return value
 
 

@@ -4,12 +4,15 @@ A 7x7 stride-2 stem and a max pooling (224 -> 56), then four stages of Bottlenec
 them; 256, 512, 1024, 2048 output channels; the first block of stages 2-4 halves the size with its 3x3
 conv), a global average pooling and one Linear layer. Each block adds its input back to its output (the
 residual); a 1x1 conv (``downsample``) reshapes the input when the block changes size or channel count.
+``forward`` stores the image channels-last first, as ``vgg.py`` explains; batch norms are folded into the
+convolutions in evaluation mode (``nn.conv_bn``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+import minicnn.functional as F
 from minicnn import nn
 from minicnn.nn import init
 
@@ -94,6 +97,7 @@ class ResNet(nn.Module):
         return nn.Sequential(*layers)
 
     def forward(self, x):
+        x = F.to_channels_last(x)  # pixel by pixel in memory: the layout the fast conv kernels read (values unchanged)
         x = self.maxpool(nn.conv_bn(self.conv1, self.bn1, x, self.relu))  # (N, 64, H/4, W/4)
         x = self.layer1(x)  # (N, 256, H/4, W/4)
         x = self.layer2(x)  # (N, 512, H/8, W/8)
