@@ -57,7 +57,10 @@ def derived(arrays, tag, compute):
     return value
 
 
-def _fingerprint(a: np.ndarray) -> float:
-    """A cheap checksum of ``a`` (at most 4096 of its values, summed in float64): changes if ``a`` is edited."""
+def _fingerprint(a: np.ndarray):
+    """A cheap checksum of ``a`` that changes if ``a`` is edited: its bytes (small arrays: batch-norm
+    statistics, biases), else 4096 of its values summed in float64."""
+    if a.size <= 4096:
+        return hash(a.tobytes())
     flat = np.ravel(a, order="K")  # a view for any contiguous layout
     return float(np.add.reduce(flat[:: max(1, a.size // 4096)], dtype=np.float64))
