@@ -241,3 +241,35 @@ def test_batch_norm_folds_into_the_conv_when_evaluating():
     assert len(seen) == 1 and seen[0].shape == (2, 5, 9, 8)  # the hook saw the conv's own output
     bn.train()
     np.testing.assert_array_equal(minicnn.nn.conv_bn(conv, bn, x), bn.eval().train()(conv(x)))
+
+
+def test_resnet_block_fuses_bn_residual_and_relu_only_when_unobserved(tmp_path):
+    """ResNet50's Bottleneck in eval mode runs conv3 + bn3 + identity + ReLU as one GEMM and one pass; with a
+    hook on the downsample branch every step runs as written. Both give torchvision's logits."""
+    torch.manual_seed(8)
+    tv = torchvision.models.resnet50().eval()
+    torch.save(tv.state_dict(), tmp_path / "resnet50.pth")
+    model = models.resnet50(weights=tmp_path / "resnet50.pth").eval()
+    x = make_array(18, (1, 3, 64, 64), np.float32)
+    with torch.no_grad():
+        ref = tv.double()(torch.from_numpy(x.astype(np.float64))).numpy()
+    fused = model(x)
+    seen = []
+    with model.layer1[0].downsample.register_forward_hook(lambda m, i, o: seen.append(o.shape)):
+        stepwise = model(x)
+    assert seen == [(1, 256, 16, 16)]
+    assert_close(fused, ref, kind="model", dtype=np.float32)
+    assert_close(stepwise, ref, kind="model", dtype=np.float32)
+
+
+def test_fused_epilogue_matches_numpy():
+    from minicnn.kernels.epilogue import PARALLEL_ELEMENTS, epilogue
+
+    rng = np.random.default_rng(19)
+    for rows in (3, PARALLEL_ELEMENTS // 8 + 5):  # one thread, then rows shared out
+        out, res = rng.standard_normal((rows, 8)), rng.standard_normal((rows, 8))
+        bias = rng.standard_normal(8)
+        expected = np.maximum(out + bias + res, 0)
+        np.testing.assert_array_equal(epilogue(out.copy(), bias, res, relu=True), expected)
+        np.testing.assert_array_equal(epilogue(out.copy(), None, None, relu=False), out)
+        np.testing.assert_array_equal(epilogue(out.copy(), bias, relu=False), out + bias)

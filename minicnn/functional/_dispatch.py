@@ -72,17 +72,21 @@ def winograd_applies(w_shape, stride, dilation, groups) -> bool:
     return tuple(w_shape[2:]) == (3, 3) and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1) and groups == 1
 
 
-def conv2d_1x1_channels_last(x, weight, bias, stride):
+def conv2d_1x1_channels_last(x, weight, bias, stride, relu=False, residual=None):
     """A 1x1 convolution of a channels-last input: one GEMM (pixels, C_in) @ (C_in, C_out), no copy.
 
     Shape: x (N, C_in, H, W) stored as (N, H, W, C_in) -> (N, C_out, OH, OW) stored as (N, OH, OW, C_out).
+    Bias, the residual (an (N, C_out, OH, OW) array to add) and ReLU in one pass after the GEMM
+    (kernels/epilogue.py).
     """
+    from minicnn.kernels.epilogue import epilogue
+
     x_cl = x.transpose(0, 2, 3, 1)[:, :: stride[0], :: stride[1]]  # (N, OH, OW, C_in), a view
     N, OH, OW, C_in = x_cl.shape
     C_out = weight.shape[0]
     out = np.matmul(x_cl.reshape(N * OH * OW, C_in), weight.reshape(C_out, C_in).T)  # copies only if strided
-    if bias is not None:
-        out += bias
+    res = None if residual is None else residual.transpose(0, 2, 3, 1).reshape(N * OH * OW, C_out)
+    epilogue(out, bias, res, relu=relu)
     return out.reshape(N, OH, OW, C_out).transpose(0, 3, 1, 2)
 
 
@@ -108,10 +112,17 @@ def _padded_cl(x, pads):
     return xp
 
 
-def run(name, x, weight, bias, stride, pads, dilation, groups, relu=False):
-    """Convolve the unpadded 4-D ``x`` with algorithm ``name`` (never "auto"); ReLU fused when asked."""
+def run(name, x, weight, bias, stride, pads, dilation, groups, relu=False, residual=None):
+    """Convolve the unpadded 4-D ``x`` with algorithm ``name`` (never "auto"); then add ``residual`` (an array
+    of the output's shape) if given, and apply ReLU if asked: fused into the kernels where they can."""
     channels_last = is_channels_last(x) or is_channels_last(weight)
-    return to_memory_format(_run(name, x, weight, bias, stride, pads, dilation, groups, relu), channels_last)
+    if residual is None:
+        return to_memory_format(_run(name, x, weight, bias, stride, pads, dilation, groups, relu), channels_last)
+    if is_channels_last(x) and shape_kind(weight.shape, groups) == "pointwise" and pads == (0, 0, 0, 0):
+        return conv2d_1x1_channels_last(x, weight, bias, stride, relu, residual)  # one pass after the GEMM
+    out = to_memory_format(_run(name, x, weight, bias, stride, pads, dilation, groups, False), channels_last)
+    out += residual
+    return np.maximum(out, 0, out=out) if relu else out
 
 
 def _run(name, x, weight, bias, stride, pads, dilation, groups, relu):
@@ -134,8 +145,7 @@ def _run(name, x, weight, bias, stride, pads, dilation, groups, relu):
     if not weight.flags.c_contiguous:  # e.g. a channels-last model's weights: the GEMM kernels want (O, I, KH, KW)
         weight = derived(weight, "contiguous", np.ascontiguousarray)
     if is_channels_last(x) and shape_kind(weight.shape, groups) == "pointwise" and pads == (0, 0, 0, 0):
-        out = conv2d_1x1_channels_last(x, weight, bias, stride)
-        return np.maximum(out, 0, out=out) if relu else out
+        return conv2d_1x1_channels_last(x, weight, bias, stride, relu)
     if name == "im2col" and is_channels_last(x) and groups == 1:  # columns built from channels-last pixels
         weight_cols = derived(
             weight, "im2col-cl", lambda w: np.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(-1, w.shape[0])

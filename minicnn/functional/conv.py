@@ -19,7 +19,9 @@ from minicnn.functional._dispatch import KERNELS, SPECIAL_KERNELS, shape_kind  #
 
 @on_device
 @silent_ieee
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, algorithm=None, _relu=False):
+def conv2d(
+    input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, algorithm=None, _relu=False, _residual=None
+):
     r"""2-D convolution (cross-correlation) over a batch of multi-channel images, as ``torch.nn.functional.conv2d``.
 
     .. math::
@@ -67,7 +69,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     name = check_conv_algorithm(get_conv_algorithm() if algorithm is None else algorithm)
     if name == "auto":
         name = _autotune.choose(x, weight, bias, stride, pads, dilation, groups)
-    out = _dispatch.run(name, x, weight, bias, stride, pads, dilation, groups, relu=_relu)
+    out = _dispatch.run(name, x, weight, bias, stride, pads, dilation, groups, relu=_relu, residual=_residual)
     return out[0] if unbatched else out
 
 

@@ -251,9 +251,10 @@ class BatchNorm2d(Module):
                 f"bias={self._has_bias}, track_running_stats={self.track_running_stats}")  # fmt: skip
 
 
-def conv_bn(conv: Conv2d, bn: BatchNorm2d, x, relu: Module | None = None):
-    """``relu(bn(conv(x)))`` (``relu`` optional), with the batch norm folded into the convolution when nobody
-    can observe the difference: evaluation mode, running statistics, no hook on any of the modules.
+def conv_bn(conv: Conv2d, bn: BatchNorm2d, x, relu: Module | None = None, residual=None):
+    """``relu(bn(conv(x)) + residual)`` (``relu`` and ``residual`` optional), with the batch norm folded into
+    the convolution when nobody can observe the difference: evaluation mode, running statistics, no hook on
+    any of the modules.
 
     In evaluation mode a batch norm is an affine map per channel, ``y = s * (z - mean) + beta`` with
     ``s = gamma / sqrt(var + eps)``, so it folds into the convolution before it:
@@ -264,15 +265,17 @@ def conv_bn(conv: Conv2d, bn: BatchNorm2d, x, relu: Module | None = None):
     computed once (in float64) and kept while the layer's arrays are unchanged. Results agree with the
     three separate steps within float32 rounding.
     """
-    if not _foldable(conv, bn, relu):
+    if not foldable(conv, bn, relu):
         out = bn(conv(x))
+        if residual is not None:
+            out += residual
         return out if relu is None else relu(out)
     from minicnn.kernels.workspace import derived
 
     arrays = (conv.weight, conv.bias, bn.weight, bn.bias, bn.running_mean, bn.running_var)
     weight, bias = derived(arrays, ("bn-folded", bn.eps), lambda *a: _fold(*a, eps=bn.eps))
-    op = F.conv2d if relu is None else F.conv2d_relu
-    return op(x, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups)
+    return F.conv2d(x, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups,
+                    _relu=relu is not None, _residual=residual)  # fmt: skip
 
 
 def _fold(weight, bias, gamma, beta, mean, var, eps):
@@ -287,7 +290,8 @@ def _fold(weight, bias, gamma, beta, mean, var, eps):
     return folded, folded_bias.astype(weight.dtype)
 
 
-def _foldable(conv, bn, relu) -> bool:
+def foldable(conv, bn, relu=None) -> bool:
+    """Whether ``conv_bn`` may fold ``bn`` into ``conv`` (and fuse ``relu``): see its docstring."""
     modules = [m for m in (conv, bn, relu) if m is not None]
     return (
         type(conv).forward is Conv2d.forward

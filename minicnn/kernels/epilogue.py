@@ -1,0 +1,52 @@
+"""What follows a GEMM in a convolution layer, in one pass over its output: bias, the residual, ReLU.
+
+    out[p, k] = max(out[p, k] + bias[k] + residual[p, k], 0)      (each term optional)
+
+NumPy would make one pass over memory per term (``out += bias``, ``out += residual``, ``np.maximum``); a
+ResNet50 forward spent about 5 ms in those passes at batch 1. Here the rows are shared out to the threads
+of ``winograd_cl._parallel`` when the output is large.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(nogil=True, cache=True)
+def _epilogue_rows(out, bias, residual, use_residual, relu, p0, p1):
+    """out[p0:p1] as in the module docstring. out, residual: (P, K) C-contiguous; bias: (K,) (zeros if none)."""
+    K = out.shape[1]
+    zero = out.dtype.type(0)
+    for p in range(p0, p1):
+        if use_residual:
+            for k in range(K):
+                out[p, k] = (out[p, k] + bias[k]) + residual[p, k]  # the order of the unfused steps
+        else:
+            for k in range(K):
+                out[p, k] += bias[k]
+        if relu:
+            for k in range(K):
+                out[p, k] = max(out[p, k], zero)
+
+
+#: Outputs smaller than this (elements) are done by the calling thread alone.
+PARALLEL_ELEMENTS = 1 << 18
+
+
+def epilogue(out2d, bias, residual2d=None, relu=False):
+    """In place: out2d (P, K) += bias (K,) [+ residual2d (P, K)], then ReLU if asked. Returns out2d."""
+    from minicnn.kernels.winograd_cl import _parallel, _threads
+
+    if bias is None and residual2d is None and not relu:
+        return out2d
+    b = np.zeros(out2d.shape[1], out2d.dtype) if bias is None else np.ascontiguousarray(bias, dtype=out2d.dtype)
+    res = out2d if residual2d is None else np.ascontiguousarray(residual2d, dtype=out2d.dtype)
+    P = out2d.shape[0]
+    threads = _threads() if out2d.size >= PARALLEL_ELEMENTS else 1
+    if threads == 1:
+        _epilogue_rows(out2d, b, res, residual2d is not None, relu, 0, P)
+    else:
+        bounds = [(P * t // threads, P * (t + 1) // threads) for t in range(threads)]
+        _parallel(lambda r: _epilogue_rows(out2d, b, res, residual2d is not None, relu, r[0], r[1]), bounds)
+    return out2d
