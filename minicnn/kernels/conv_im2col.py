@@ -139,8 +139,6 @@ def conv2d_im2col_cl(xp, weight_cols, bias, kernel_size, stride, dilation, relu=
     Shape: xp (N, H, W, C_in), zero-padded, C-contiguous; weight_cols = weight.transpose(2, 3, 1, 0) reshaped
     (KH*KW*C_in, C_out) -> (N, C_out, OH, OW) stored as (N, OH, OW, C_out).
     """
-    from minicnn.kernels.epilogue import epilogue  # imported late: Numba loads slowly
-
     N, H, W, C = xp.shape
     (KH, KW), (sH, sW), (dH, dW) = kernel_size, stride, dilation
     OH, OW = conv_output_size(H, KH, sH, dH), conv_output_size(W, KW, sW, dW)
@@ -158,5 +156,8 @@ def conv2d_im2col_cl(xp, weight_cols, bias, kernel_size, stride, dilation, relu=
                     cols[:, :, kh, kw] = xp[n, hs : hs + sH * (r - 1) + 1 : sH, ws : ws + sW * (OW - 1) + 1 : sW]
             block = out[n, oh0 : oh0 + r].reshape(r * OW, C_out)  # a view: the GEMM writes the output in place
             np.matmul(cols.reshape(r * OW, KH * KW * C), weight_cols, out=block)
-            epilogue(block, bias, relu=relu)  # bias and ReLU in one pass, while the block is in cache
+            if bias is not None:  # bias and ReLU while the block is in cache
+                block += bias
+            if relu:
+                np.maximum(block, 0, out=block)
     return out.transpose(0, 3, 1, 2)
