@@ -55,7 +55,10 @@ def networks(np, torch, args, checkpoints):
                     got = np.asarray(fn())
                     error = float(np.abs(got - reference).max() / np.abs(reference).max())
                     assert error < 1e-4, f"{name} batch {batch} {contender}: logits differ from torch by {error:.1e}"
-                times = time_interleaved(runs, args.repeats)
+                # each library's contenders interleaved among themselves, torch's first (as in layers.py: run
+                # alternately, each library's threads slow the other down; torch's ResNet50 by 10-25%)
+                theirs_runs = {k: runs.pop(k) for k in ("torch", "torch_cl")}
+                times = time_interleaved(theirs_runs, args.repeats) | time_interleaved(runs, args.repeats)
             row = {"model": name, "batch": batch, **{a: 1e3 * t for a, t in times.items()}}
             rows.append(row)
             progress(
