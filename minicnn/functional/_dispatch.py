@@ -118,11 +118,16 @@ def run(name, x, weight, bias, stride, pads, dilation, groups, relu=False, resid
     channels_last = is_channels_last(x) or is_channels_last(weight)
     if residual is None:
         return to_memory_format(_run(name, x, weight, bias, stride, pads, dilation, groups, relu), channels_last)
-    if is_channels_last(x) and shape_kind(weight.shape, groups) == "pointwise" and pads == (0, 0, 0, 0):
+    if _pointwise_cl(name, x, weight, groups, pads):
         return conv2d_1x1_channels_last(x, weight, bias, stride, relu, residual)  # one pass after the GEMM
     out = to_memory_format(_run(name, x, weight, bias, stride, pads, dilation, groups, False), channels_last)
     out += residual
     return np.maximum(out, 0, out=out) if relu else out
+
+
+def _pointwise_cl(name, x, weight, groups, pads) -> bool:
+    """A 1x1 convolution of a channels-last input, for an algorithm that runs it as a GEMM (not "naive")."""
+    return name != "naive" and is_channels_last(x) and shape_kind(weight.shape, groups) == "pointwise" and not any(pads)
 
 
 def _run(name, x, weight, bias, stride, pads, dilation, groups, relu):
@@ -144,7 +149,7 @@ def _run(name, x, weight, bias, stride, pads, dilation, groups, relu):
         name = "im2col"  # shapes Winograd does not cover, and non-finite data
     if not weight.flags.c_contiguous:  # e.g. a channels-last model's weights: the GEMM kernels want (O, I, KH, KW)
         weight = derived(weight, "contiguous", np.ascontiguousarray)
-    if is_channels_last(x) and shape_kind(weight.shape, groups) == "pointwise" and pads == (0, 0, 0, 0):
+    if _pointwise_cl(name, x, weight, groups, pads):
         return conv2d_1x1_channels_last(x, weight, bias, stride, relu)
     if name == "im2col" and is_channels_last(x) and groups == 1:  # columns built from channels-last pixels
         weight_cols = derived(
