@@ -70,3 +70,15 @@ def memory_bandwidth(np, mb=256, repeats=5) -> float:
     a = np.ones(mb * 2**18, np.float32)
     b = np.empty_like(a)
     return 2 * a.nbytes / time_interleaved({"copy": lambda: np.copyto(b, a)}, repeats)["copy"] / 1e9
+
+
+def time_by_library(runs: dict, repeats: int, first=("torch", "torch_cl")) -> dict:
+    """``time_interleaved`` on the contenders named in ``first`` (torch's), then on the others (minicnn's).
+
+    Called alternately, each library's thread pools slow the other down (a torch conv of 4.4 ms took up to
+    18 ms right after a NumPy GEMM; torch's ResNet50 37 ms instead of 34 right after minicnn's), so each
+    library's contenders are interleaved among themselves only.
+    """
+    runs = dict(runs)
+    theirs = {k: runs.pop(k) for k in first if k in runs}
+    return time_interleaved(theirs, repeats) | time_interleaved(runs, repeats)

@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import median, progress, time_interleaved
+from benchmarks.common import median, progress, time_by_library, time_interleaved
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,10 +55,7 @@ def networks(np, torch, args, checkpoints):
                     got = np.asarray(fn())
                     error = float(np.abs(got - reference).max() / np.abs(reference).max())
                     assert error < 1e-4, f"{name} batch {batch} {contender}: logits differ from torch by {error:.1e}"
-                # each library's contenders interleaved among themselves, torch's first (as in layers.py: run
-                # alternately, each library's threads slow the other down; torch's ResNet50 by 10-25%)
-                theirs_runs = {k: runs.pop(k) for k in ("torch", "torch_cl")}
-                times = time_interleaved(theirs_runs, args.repeats) | time_interleaved(runs, args.repeats)
+                times = time_by_library(runs, args.repeats)
             row = {"model": name, "batch": batch, **{a: 1e3 * t for a, t in times.items()}}
             rows.append(row)
             progress(

@@ -3,7 +3,7 @@ ResNet50's distinct conv shapes (batch 1, 224x224 unless told otherwise)."""
 
 from __future__ import annotations
 
-from benchmarks.common import progress, time_interleaved
+from benchmarks.common import progress, time_by_library, time_interleaved
 
 ALGORITHMS = ["im2col", "numba", "winograd", "winograd2", "auto"]
 
@@ -65,11 +65,7 @@ def run(np, torch, args, peak):
         runs["torch_cl"] = lambda: torch.nn.functional.conv2d(xt_cl, wt, bt, **kw)
         if args.quick or mod.groups > 1:  # numba's direct loops on big layers take seconds: skip when quick
             runs.pop("numba", None)
-        # Each library's contenders interleaved among themselves, torch's first: called alternately, the two
-        # libraries' thread pools disturb each other (a torch conv of 4.4 ms took up to 18 ms right after a
-        # NumPy GEMM in the same process), which whole networks average out but single layers do not.
-        theirs = {k: runs.pop(k) for k in ("torch", "torch_cl")}
-        times = time_interleaved(theirs, args.repeats) | time_interleaved(runs, args.repeats)
+        times = time_by_library(runs, args.repeats)
         crop = x[:, :, : max(shape[2] // 16, 3), : max(shape[3] // 16, 3)]
         scale = (shape[2] * shape[3]) / (crop.shape[2] * crop.shape[3])
         times["naive"] = (

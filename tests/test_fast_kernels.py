@@ -172,9 +172,10 @@ def test_memory_format_follows_torch(algorithm, kernel):
 @pytest.mark.parametrize("threads, max_band, min_band", [(1, 256, 32), (2, 5, 2), (2, 256, 1000)])
 def test_winograd_channels_last_work_splits_agree(monkeypatch, threads, max_band, min_band):
     """One thread; many bands over two threads (BLAS set to one thread); few tiles, GEMMs split by position."""
+    from minicnn.kernels import threads as worker_threads
     from minicnn.kernels import winograd_cl
 
-    monkeypatch.setattr(winograd_cl, "_threads", lambda: threads)
+    monkeypatch.setattr(worker_threads, "count", lambda: threads)
     monkeypatch.setattr(winograd_cl, "MAX_BAND_TILES", max_band)
     monkeypatch.setattr(winograd_cl, "MIN_BAND_TILES", min_band)
     x, w, b = make_array(11, (3, 7, 13, 10), np.float64), make_array(12, (4, 7, 3, 3), np.float64), np.arange(4.0)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from minicnn.functional.layout import is_channels_last, to_memory_format
-from minicnn.kernels.conv_im2col import conv2d_1x1, conv2d_im2col, conv2d_im2col_cl
+from minicnn.kernels.conv_im2col import conv2d_1x1, conv2d_1x1_channels_last, conv2d_im2col, conv2d_im2col_cl
 from minicnn.kernels.conv_naive import conv2d_naive
 from minicnn.kernels.workspace import derived, workspace
 
@@ -72,44 +72,18 @@ def winograd_applies(w_shape, stride, dilation, groups) -> bool:
     return tuple(w_shape[2:]) == (3, 3) and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1) and groups == 1
 
 
-def conv2d_1x1_channels_last(x, weight, bias, stride, relu=False, residual=None):
-    """A 1x1 convolution of a channels-last input: one GEMM (pixels, C_in) @ (C_in, C_out), no copy.
-
-    Shape: x (N, C_in, H, W) stored as (N, H, W, C_in) -> (N, C_out, OH, OW) stored as (N, OH, OW, C_out).
-    Bias, the residual (an (N, C_out, OH, OW) array to add) and ReLU in one pass after the GEMM
-    (kernels/epilogue.py).
-    """
-    from minicnn.kernels.epilogue import epilogue
-
-    x_cl = x.transpose(0, 2, 3, 1)[:, :: stride[0], :: stride[1]]  # (N, OH, OW, C_in), a view
-    N, OH, OW, C_in = x_cl.shape
-    C_out = weight.shape[0]
-    out = np.matmul(x_cl.reshape(N * OH * OW, C_in), weight.reshape(C_out, C_in).T)  # copies only if strided
-    res = None if residual is None else residual.transpose(0, 2, 3, 1).reshape(N * OH * OW, C_out)
-    epilogue(out, bias, res, relu=relu)
-    return out.reshape(N, OH, OW, C_out).transpose(0, 3, 1, 2)
-
-
-def _padded(x, pads):
-    """x with zeros around it, written into this thread's reusable buffer (see kernels/workspace.py)."""
+def _padded(x, pads, channels_last=False):
+    """x with zeros around it, written into this thread's reusable buffer (see kernels/workspace.py): a
+    C-contiguous (N, C, H', W') array, or (N, H', W', C) if ``channels_last``."""
     top, bottom, left, right = pads
     N, C, H, W = x.shape
-    xp = workspace("padded input", (N, C, H + top + bottom, W + left + right), x.dtype)
+    shape = (N, H + top + bottom, W + left + right, C) if channels_last else (N, C, H + top + bottom, W + left + right)
+    buf = workspace("padded input cl" if channels_last else "padded input", shape, x.dtype)
+    xp = buf.transpose(0, 3, 1, 2) if channels_last else buf  # indexed as (N, C, H', W') either way
     if top or bottom or left or right:
         xp[:, :, :top], xp[:, :, H + top :], xp[:, :, :, :left], xp[:, :, :, W + left :] = 0, 0, 0, 0
     xp[:, :, top : top + H, left : left + W] = x
-    return xp
-
-
-def _padded_cl(x, pads):
-    """The channels-last x with zeros around it, as a C-contiguous (N, H', W', C) array in a reused buffer."""
-    top, bottom, left, right = pads
-    N, C, H, W = x.shape
-    xp = workspace("padded input cl", (N, H + top + bottom, W + left + right, C), x.dtype)
-    if top or bottom or left or right:
-        xp[:, :top], xp[:, H + top :], xp[:, :, :left], xp[:, :, W + left :] = 0, 0, 0, 0
-    xp[:, top : top + H, left : left + W] = x.transpose(0, 2, 3, 1)
-    return xp
+    return buf
 
 
 def run(name, x, weight, bias, stride, pads, dilation, groups, relu=False, residual=None):
@@ -155,7 +129,9 @@ def _run(name, x, weight, bias, stride, pads, dilation, groups, relu):
         weight_cols = derived(
             weight, "im2col-cl", lambda w: np.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(-1, w.shape[0])
         )
-        return conv2d_im2col_cl(_padded_cl(x, pads), weight_cols, bias, weight.shape[2:], stride, dilation, relu)
+        return conv2d_im2col_cl(
+            _padded(x, pads, channels_last=True), weight_cols, bias, weight.shape[2:], stride, dilation, relu
+        )
     xp = _padded(x, pads)  # a C-contiguous zero-padded copy, in a reused buffer
     kernel = SPECIAL_KERNELS.get((name, shape_kind(weight.shape, groups)), KERNELS[name])
     if kernel is conv2d_im2col:

@@ -161,3 +161,21 @@ def conv2d_im2col_cl(xp, weight_cols, bias, kernel_size, stride, dilation, relu=
             if relu:
                 np.maximum(block, 0, out=block)
     return out.transpose(0, 3, 1, 2)
+
+
+def conv2d_1x1_channels_last(x, weight, bias, stride, relu=False, residual=None):
+    """A 1x1 convolution of a channels-last input: one GEMM (pixels, C_in) @ (C_in, C_out), no copy.
+
+    Shape: x (N, C_in, H, W) stored as (N, H, W, C_in) -> (N, C_out, OH, OW) stored as (N, OH, OW, C_out).
+    Bias, the residual (an (N, C_out, OH, OW) array to add) and ReLU in one pass after the GEMM
+    (kernels/epilogue.py).
+    """
+    from minicnn.kernels.epilogue import epilogue  # imported late: Numba loads slowly
+
+    x_cl = x.transpose(0, 2, 3, 1)[:, :: stride[0], :: stride[1]]  # (N, OH, OW, C_in), a view
+    N, OH, OW, C_in = x_cl.shape
+    C_out = weight.shape[0]
+    out = np.matmul(x_cl.reshape(N * OH * OW, C_in), weight.reshape(C_out, C_in).T)  # copies only if strided
+    res = None if residual is None else residual.transpose(0, 2, 3, 1).reshape(N * OH * OW, C_out)
+    epilogue(out, bias, res, relu=relu)
+    return out.reshape(N, OH, OW, C_out).transpose(0, 3, 1, 2)

@@ -20,18 +20,15 @@ that layout without copying.
 
 Work is split into bands of tiles. Each band is transformed, multiplied and transformed back while its
 V and M (a few hundred KB) are still in cache; the machine's threads each take their share of the bands,
-running one-threaded BLAS, so that no thread ever waits for another (see ``_run_bands``).
+running one-threaded BLAS, so that no thread ever waits for another (see ``conv2d_winograd_cl``).
 """
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
-from numba import config, njit
+from numba import njit
 
-from minicnn.kernels import _blas as blas
+from minicnn.kernels import threads
 from minicnn.kernels.winograd import G4, kernel_transform
 from minicnn.kernels.workspace import derived, workspace
 
@@ -207,8 +204,8 @@ def conv2d_winograd_cl(x, weight, bias, padding, relu=False):
     tiles = N * tiles_h * tiles_w
     if out_cl.size == 0:
         return out_cl.transpose(0, 3, 1, 2)
-    threads = _threads() if blas.controllable() else 1
-    per_band = min(MAX_BAND_TILES, -(-tiles // threads))
+    workers = threads.count() if threads.blas_controllable() else 1
+    per_band = min(MAX_BAND_TILES, -(-tiles // workers))
 
     def band(tile0, T):  # tiles tile0 .. tile0+T-1, start to finish, in this thread's workspaces
         V = workspace("winograd-cl V", (36, T, C_in), x.dtype)
@@ -218,42 +215,20 @@ def conv2d_winograd_cl(x, weight, bias, padding, relu=False):
         return output_transform(M, b, relu, tiles_h, tiles_w, tile0, T, out_cl)
 
     starts = list(range(0, tiles, per_band))
-    if threads == 1:
+    if workers == 1:
         finite = all([band(s, min(per_band, tiles - s)) for s in starts])
     elif per_band >= MIN_BAND_TILES:
-        with blas.one_blas_thread():
-            shares = _parallel(
-                lambda k: [band(s, min(per_band, tiles - s)) for s in starts[k::threads]], range(threads)
+        with threads.one_blas_thread():
+            shares = threads.parallel(
+                lambda k: [band(s, min(per_band, tiles - s)) for s in starts[k::workers]], range(workers)
             )
         finite = all(all(share) for share in shares)
     else:  # few tiles: one band, its 36 GEMMs shared out by position e
         V = workspace("winograd-cl V", (36, tiles, C_in), x.dtype)
         M = workspace("winograd-cl M", (36, tiles, C_out), x.dtype)
         input_transform(x_cl, pT, pL, tiles_h, tiles_w, 0, tiles, V)
-        parts = [slice(36 * k // threads, 36 * (k + 1) // threads) for k in range(threads)]
-        with blas.one_blas_thread():
-            _parallel(lambda e: np.matmul(V[e], U[e], out=M[e]), parts)
+        parts = [slice(36 * k // workers, 36 * (k + 1) // workers) for k in range(workers)]
+        with threads.one_blas_thread():
+            threads.parallel(lambda e: np.matmul(V[e], U[e], out=M[e]), parts)
         finite = output_transform(M, b, relu, tiles_h, tiles_w, 0, tiles, out_cl)
     return out_cl.transpose(0, 3, 1, 2) if finite else None
-
-
-def _threads() -> int:
-    return max(1, int(config.NUMBA_NUM_THREADS))
-
-
-_pool: dict = {}  # thread count -> ThreadPoolExecutor
-_pool_lock = threading.Lock()
-
-
-def _parallel(fn, items) -> list:
-    """``[fn(item) for item in items]``, the items run at once on minicnn's worker threads."""
-    with _pool_lock:
-        pool = _pool.get(_threads()) or _pool.setdefault(
-            _threads(), ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="minicnn")
-        )
-    return list(pool.map(lambda item: _quiet(fn, item), items))  # list(): wait for all, re-raise the first error
-
-
-def _quiet(fn, item):
-    with np.errstate(all="ignore"):  # as conv2d's own thread (np.errstate is per thread): inf/NaN are results
-        return fn(item)

@@ -15,6 +15,7 @@ import numpy as np
 import minicnn.functional as F
 from minicnn import nn
 from minicnn.nn import init
+from minicnn.nn.module import watched
 
 
 def conv3x3(in_planes, out_planes, stride=1, groups=1, dilation=1, **kw):
@@ -50,7 +51,8 @@ class Bottleneck(nn.Module):
         # relu(bn(conv(x))), with bn folded into the conv when evaluating (see nn.conv_bn)
         out = nn.conv_bn(self.conv1, self.bn1, x, self.relu)  # (N, width, H, W)
         out = nn.conv_bn(self.conv2, self.bn2, out, self.relu)  # (N, width, H/stride, W/stride)
-        if nn.foldable(self.conv3, self.bn3, self.relu) and not _hooked(self.downsample):
+        branch = [] if self.downsample is None else list(self.downsample.modules())
+        if nn.foldable(self.conv3, self.bn3, self.relu) and not watched(*branch):
             # relu(bn3(conv3(out)) + identity) in one pass after the conv's GEMM: no hook can see the steps
             if self.downsample is not None:
                 identity = self.downsample(x)  # (N, 4*planes, H/stride, W/stride)
@@ -60,11 +62,6 @@ class Bottleneck(nn.Module):
             identity = self.downsample(x)  # (N, 4*planes, H/stride, W/stride)
         out += identity
         return self.relu(out)
-
-
-def _hooked(module) -> bool:
-    """True if a hook watches ``module`` or anything inside it (then every step runs as written)."""
-    return module is not None and any(m._forward_hooks or m._forward_pre_hooks for m in module.modules())
 
 
 class ResNet(nn.Module):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from minicnn.nn.layers import BatchNorm2d, Conv2d, ReLU, conv_bn
-from minicnn.nn.module import Module
+from minicnn.nn.module import Module, watched
 
 
 class Sequential(Module):
@@ -67,5 +67,5 @@ def _fusable(conv, relu) -> bool:
         type(conv).forward is Conv2d.forward
         and type(relu) is ReLU
         and conv.padding_mode == "zeros"
-        and not (conv._forward_hooks or conv._forward_pre_hooks or relu._forward_hooks or relu._forward_pre_hooks)
+        and not watched(conv, relu)
     )

@@ -12,7 +12,7 @@ import minicnn.functional as F
 from minicnn._random import as_generator
 from minicnn.functional._args import pair
 from minicnn.nn import init
-from minicnn.nn.module import Module
+from minicnn.nn.module import Module, watched
 
 
 class Identity(Module):
@@ -292,7 +292,6 @@ def _fold(weight, bias, gamma, beta, mean, var, eps):
 
 def foldable(conv, bn, relu=None) -> bool:
     """Whether ``conv_bn`` may fold ``bn`` into ``conv`` (and fuse ``relu``): see its docstring."""
-    modules = [m for m in (conv, bn, relu) if m is not None]
     return (
         type(conv).forward is Conv2d.forward
         and conv.padding_mode == "zeros"
@@ -302,5 +301,5 @@ def foldable(conv, bn, relu=None) -> bool:
         and bn.running_var is not None
         and (relu is None or type(relu) is ReLU)
         and isinstance(conv.weight, np.ndarray)  # on the CPU (the CUDA path keeps its own kernels)
-        and not any(m._forward_hooks or m._forward_pre_hooks for m in modules)
+        and not watched(conv, bn, relu)
     )

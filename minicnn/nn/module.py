@@ -58,6 +58,15 @@ def _check_hook(hook, args, kind):
         pass
 
 
+def watched(*modules) -> bool:
+    """True if a forward hook or pre-hook is registered on any of ``modules`` (None entries are skipped).
+
+    Fused and folded paths (Conv2d+ReLU, conv+batch norm, ResNet's residual) run only when this is False,
+    so a hook always sees exactly the intermediate results torch would show it.
+    """
+    return any(m._forward_hooks or m._forward_pre_hooks for m in modules if m is not None)
+
+
 class Module:
     """Base class of layers and models (see the module docstring)."""
 

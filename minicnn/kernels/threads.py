@@ -1,0 +1,67 @@
+"""minicnn's own worker threads, and NumPy's BLAS held to one thread while they run.
+
+Kernels that split their work over threads themselves (Winograd's bands in ``winograd_cl.py``, the GEMM
+epilogue in ``epilogue.py``) hand it to ``parallel``. When each thread calls small GEMMs, a multi-threaded
+BLAS would wake its own threads for every call and fight over the cores: ``one_blas_thread`` sets it to one
+thread for the duration (through threadpoolctl, which finds the loaded library; process-wide while it runs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from numba import config
+
+
+def count() -> int:
+    """How many threads minicnn's kernels use: NUMBA_NUM_THREADS (by default, the machine's cores)."""
+    return max(1, int(config.NUMBA_NUM_THREADS))
+
+
+_pools: dict = {}  # thread count -> ThreadPoolExecutor
+_pools_lock = threading.Lock()
+
+
+def parallel(fn, items) -> list:
+    """``[fn(item) for item in items]``, the items run at once on minicnn's worker threads."""
+    n = count()
+    with _pools_lock:
+        pool = _pools.get(n) or _pools.setdefault(n, ThreadPoolExecutor(max_workers=n, thread_name_prefix="minicnn"))
+    return list(pool.map(lambda item: _quiet(fn, item), items))  # list(): wait for all, re-raise the first error
+
+
+def _quiet(fn, item):
+    with np.errstate(all="ignore"):  # as the calling thread (np.errstate is per thread): inf/NaN are results
+        return fn(item)
+
+
+@functools.cache
+def _blas_controllers():
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - a declared dependency
+        return []
+    return ThreadpoolController().select(user_api="blas").lib_controllers
+
+
+def blas_controllable() -> bool:
+    """True if NumPy's BLAS was found and its thread count can be set."""
+    return bool(_blas_controllers())
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """Within the block, every loaded BLAS runs one thread; the previous counts come back afterwards."""
+    libs = _blas_controllers()
+    before = [lib.get_num_threads() for lib in libs]
+    for lib in libs:
+        lib.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for lib, n in zip(libs, before):
+            lib.set_num_threads(n)
