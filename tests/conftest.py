@@ -5,6 +5,7 @@ run, so a red CI is reproducible). HYPOTHESIS_PROFILE overrides.
 """
 
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -21,6 +22,12 @@ settings.register_profile(
 )
 settings.register_profile("ci", parent=settings.get_profile("dev"), derandomize=True, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+def pytest_report_header(config):
+    """Free disk where the tests write: their checkpoints need about 1 GB (a CI run once ran out)."""
+    folder = tempfile.gettempdir()
+    return f"free disk in {folder}: {shutil.disk_usage(folder).free / 1e9:.1f} GB (the tests need about 1 GB)"
 
 
 def _cuda_available() -> bool:

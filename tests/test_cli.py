@@ -30,7 +30,8 @@ def resnet_checkpoint(tmp_path_factory):
         model.fc.weight.mul_(50)
     path = tmp_path_factory.mktemp("ckpt") / "my_resnet50.pth"
     torch.save(model.state_dict(), path)
-    return path, model.eval()
+    yield path, model.eval()
+    path.unlink()  # 100 MB: free the disk for the next modules' checkpoints
 
 
 def assert_one_line_error(result, text):

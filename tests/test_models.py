@@ -33,18 +33,39 @@ def make_torchvision_model(name):
     return model
 
 
+class Checkpoints:
+    """{(model, format): path} of torch.save'd state dicts, written when first asked for.
+
+    At most one file is on disk at a time (VGG16's takes 528 MB, and CI machines may have little disk): asking for
+    another key deletes the previous file; asking for it again later writes it again from the state kept in memory.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder, self.states, self.current = folder, {}, None
+
+    def __getitem__(self, key) -> Path:
+        name, fmt = key
+        path = self.folder / f"{name}_{fmt}.pth"
+        if self.current != path:
+            self.clear()
+            if name not in self.states:
+                self.states[name] = make_torchvision_model(name).state_dict()
+            torch.save(self.states[name], path, _use_new_zipfile_serialization=(fmt == "zip"))
+            self.current = path
+        return path
+
+    def clear(self):
+        if self.current is not None:
+            self.current.unlink(missing_ok=True)
+            self.current = None
+
+
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
-    """{(model, format): path}: torch.save of each model's state dict, zip and legacy formats."""
-    folder = tmp_path_factory.mktemp("checkpoints")
-    paths = {}
-    for name in MODELS:
-        state = make_torchvision_model(name).state_dict()
-        paths[name, "zip"] = folder / f"{name}_zip.pth"
-        torch.save(state, paths[name, "zip"])
-        paths[name, "legacy"] = folder / f"{name}_legacy.pth"
-        torch.save(state, paths[name, "legacy"], _use_new_zipfile_serialization=False)
-    return paths
+    """VGG16 and ResNet50 checkpoints, zip and legacy formats: ``checkpoints[name, fmt]`` is a path."""
+    files = Checkpoints(tmp_path_factory.mktemp("checkpoints"))
+    yield files
+    files.clear()
 
 
 def image_batch(size=96, n=2, seed=0):
