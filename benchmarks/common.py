@@ -50,13 +50,18 @@ def time_interleaved(runs: dict, repeats: int, pause: float = 0.02) -> dict:
     for fn in runs.values():
         fn()
     samples = {name: [] for name in runs}
+    _sample(runs, repeats, pause, samples)
+    return {name: median(s) for name, s in samples.items()}
+
+
+def _sample(runs: dict, repeats: int, pause: float, samples: dict) -> None:
+    """Call the functions in turn ``repeats`` times, appending each call's seconds to ``samples[name]``."""
     for _ in range(repeats):
         for name, fn in runs.items():
             time.sleep(pause)
             t0 = time.perf_counter()
             fn()
             samples[name].append(time.perf_counter() - t0)
-    return {name: median(s) for name, s in samples.items()}
 
 
 def gemm_peak(np, n=2048, repeats=5) -> float:
@@ -72,13 +77,24 @@ def memory_bandwidth(np, mb=256, repeats=5) -> float:
     return 2 * a.nbytes / time_interleaved({"copy": lambda: np.copyto(b, a)}, repeats)["copy"] / 1e9
 
 
-def time_by_library(runs: dict, repeats: int, first=("torch", "torch_cl")) -> dict:
-    """``time_interleaved`` on the contenders named in ``first`` (torch's), then on the others (minicnn's).
+def time_by_library(runs: dict, repeats: int, first=("torch", "torch_cl"), blocks: int = 3, pause=0.02) -> dict:
+    """Median seconds per call; the contenders named in ``first`` (torch's) and the others (minicnn's) are
+    interleaved among themselves, in alternating blocks: torch's, minicnn's, torch's, ... (``blocks`` each).
 
     Called alternately, each library's thread pools slow the other down (a torch conv of 4.4 ms took up to
     18 ms right after a NumPy GEMM; torch's ResNet50 37 ms instead of 34 right after minicnn's), so each
-    library's contenders are interleaved among themselves only.
+    library's contenders are interleaved among themselves only. One block per library would let the machine's
+    drift (on these shared machines the same forward pass took 40 ms, then 49 ms a few minutes later) fall
+    between the libraries; alternating blocks spread it over both.
     """
     runs = dict(runs)
     theirs = {k: runs.pop(k) for k in first if k in runs}
-    return time_interleaved(theirs, repeats) | time_interleaved(runs, repeats)
+    groups = [g for g in (theirs, runs) if g]
+    for fn in [*theirs.values(), *runs.values()]:
+        fn()  # warm-up (compiles Numba code, lets auto measure)
+    samples = {name: [] for group in groups for name in group}
+    per_block = -(-repeats // blocks)  # ceil
+    for _ in range(blocks):
+        for group in groups:
+            _sample(group, per_block, pause, samples)
+    return {name: median(s) for name, s in samples.items()}

@@ -84,6 +84,25 @@ def test_bounded_im2col_equals_the_readable_full_matrix(monkeypatch):
     np.testing.assert_allclose(conv_im2col.conv2d_im2col(xp, w, b, (2, 1), (1, 2), 2), full, rtol=1e-14, atol=1e-14)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("stride, dilation", [((1, 1), (1, 1)), ((2, 3), (1, 1)), ((1, 2), (2, 1)), ((1, 1), (1, 2))])
+def test_channels_last_im2col_bands_equal_the_readable_full_matrix(monkeypatch, threads, stride, dilation):
+    """Channels-last im2col, in many bands run on one or two threads, with kernel rows copied whole (no dilation
+    along W) or tap by tap: the full-matrix result, to rounding (the GEMM sums in its own order)."""
+    from minicnn.kernels import threads as worker_threads
+
+    monkeypatch.setattr(worker_threads, "count", lambda: threads)
+    monkeypatch.setattr(conv_im2col, "WORKSPACE_ELEMENTS", 200)  # one or two output rows per band
+    x, w, b = make_array(15, (2, 5, 13, 12), np.float64), make_array(16, (4, 5, 3, 2), np.float64), np.arange(4.0)
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (2, 2)))
+    full = conv_im2col.conv2d_im2col_full(xp, w, b, stride, dilation, 1)
+    weight_cols = np.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(-1, 4)
+    xp_cl = np.ascontiguousarray(xp.transpose(0, 2, 3, 1))
+    got = conv_im2col.conv2d_im2col_cl(xp_cl, weight_cols, b, (3, 2), stride, dilation, relu=True)
+    np.testing.assert_allclose(got, np.maximum(full, 0), rtol=1e-12, atol=1e-12)
+    assert got.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
 def vgg16_pair(tmp_path, seed):
     """A random torchvision VGG16 (eval mode) and minicnn's VGG16 loaded from its checkpoint."""
     torch.manual_seed(seed)
