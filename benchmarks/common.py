@@ -12,6 +12,9 @@ Fairness rules (each one measured to matter on the 2-core development machines):
 - Contenders run interleaved (A, B, torch, A, B, torch, ...) after a warm-up call each (which also
   compiles Numba code), with a short pause between calls so that no library's spinning threads steal
   time from the next; the report gives medians and ratios to torch from the same run.
+- The pause is a busy wait, not a sleep: when the whole virtual machine sleeps for a few milliseconds, waking
+  the second core again took 10-20 ms here (a 0.3 ms GEMM called after ``time.sleep(0.005)`` took 15 ms at the
+  90th percentile; after a 20 ms busy wait 0.66 ms), which made single calls of either library randomly slow.
 """
 
 from __future__ import annotations
@@ -54,11 +57,18 @@ def time_interleaved(runs: dict, repeats: int, pause: float = 0.02) -> dict:
     return {name: median(s) for name, s in samples.items()}
 
 
+def _busy_wait(seconds: float) -> None:
+    """Wait without sleeping (a sleeping virtual machine is slow to wake its cores: see the module's notes)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
 def _sample(runs: dict, repeats: int, pause: float, samples: dict) -> None:
     """Call the functions in turn ``repeats`` times, appending each call's seconds to ``samples[name]``."""
     for _ in range(repeats):
         for name, fn in runs.items():
-            time.sleep(pause)
+            _busy_wait(pause)
             t0 = time.perf_counter()
             fn()
             samples[name].append(time.perf_counter() - t0)
