@@ -75,6 +75,30 @@ def test_transformed_weights_are_cached_and_refreshed_when_changed():
     assert_close(F.conv2d(x, w, padding=1, algorithm="winograd"), 2 * first.astype(np.float64), kind="winograd")
 
 
+def test_derived_arrays_follow_in_place_edits_of_their_inputs():
+    """A derived array is recomputed when an input is edited in place (one filter, or two filters swapped), also
+    when ``compute`` returns the input itself; arrays derived() made are trusted, not fingerprinted."""
+    from minicnn.kernels import workspace
+
+    w = make_array(20, (64, 32, 3, 3), np.float32)
+    calls = []
+
+    def doubled(a):
+        calls.append(1)
+        return 2 * a
+
+    first = workspace.derived(w, "test-doubled", doubled)
+    assert workspace.derived(w, "test-doubled", doubled) is first and len(calls) == 1
+    w[37] = 0  # one output channel's filter
+    np.testing.assert_array_equal(workspace.derived(w, "test-doubled", doubled), 2 * w)
+    w[[3, 5]] = w[[5, 3]]  # two filters swapped: the same values, elsewhere
+    np.testing.assert_array_equal(workspace.derived(w, "test-doubled", doubled), 2 * w)
+    assert len(calls) == 3
+    same = workspace.derived(w, "test-contiguous", np.ascontiguousarray)  # the input itself: still watched
+    assert same is w and not workspace._is_made_here(same)
+    assert workspace._is_made_here(workspace.derived(w, "test-doubled", doubled))
+
+
 def test_bounded_im2col_equals_the_readable_full_matrix(monkeypatch):
     """Many small bands (a tiny workspace) give the full-matrix result exactly: same sums, same order."""
     x, w, b = make_array(4, (2, 6, 11, 9), np.float64), make_array(5, (4, 3, 3, 2), np.float64), np.arange(4.0)

@@ -30,6 +30,7 @@ def workspace(name: str, shape, dtype) -> np.ndarray:
 
 
 _derived: dict = {}
+_made_here: dict = {}  # id -> weakref of the arrays derived() computed (no caller holds a writable reference)
 
 
 def derived(arrays, tag, compute):
@@ -37,13 +38,15 @@ def derived(arrays, tag, compute):
 
     For what a kernel derives from a layer's weights (Winograd's transformed kernels, a contiguous copy, a
     convolution with its batch norm folded in). ``arrays`` is one array or a tuple of them. Recomputed when
-    any of them is replaced by another array or changes in place (a fingerprint of 4096 values each).
+    any of them is replaced by another array or changes in place (a fingerprint of 4096 values each). An
+    array that ``derived`` itself computed (a folded weight, then transformed for Winograd) needs no fingerprint:
+    only minicnn's kernels hold it, and they never write to it.
     """
     arrays = arrays if isinstance(arrays, tuple) else (arrays,)
     first = arrays[0]
     key = (id(first), tag, first.dtype.str)
     ids = tuple(id(a) for a in arrays)
-    fingerprint = tuple(None if a is None else _fingerprint(a) for a in arrays)
+    fingerprint = tuple(None if a is None or _is_made_here(a) else _fingerprint(a) for a in arrays)
     hit = _derived.get(key)
     if hit is not None and hit[0]() is first and hit[1] == ids and hit[2] == fingerprint:
         return hit[3]
@@ -54,13 +57,24 @@ def derived(arrays, tag, compute):
         fingerprint,
         value,
     )
+    for out in value if isinstance(value, tuple) else (value,):
+        # not if it is (a view of) an input, as np.ascontiguousarray returns an already contiguous input itself
+        if isinstance(out, np.ndarray) and not any(a is not None and np.may_share_memory(out, a) for a in arrays):
+            ident = id(out)
+            _made_here[ident] = weakref.ref(out, lambda _, i=ident, table=_made_here: table.pop(i, None))
     return value
 
 
+def _is_made_here(a) -> bool:
+    ref = _made_here.get(id(a))
+    return ref is not None and ref() is a
+
+
 def _fingerprint(a: np.ndarray):
-    """A cheap checksum of ``a`` that changes if ``a`` is edited: its bytes (small arrays: batch-norm
-    statistics, biases), else 4096 of its values summed in float64."""
+    """A cheap checksum of ``a`` that changes if ``a`` is edited: a hash of its bytes (small arrays: batch-norm
+    statistics, biases), else of 4096 values evenly spread over it (every output channel's filter is sampled
+    while there are at most 4096 of them; swapping two filters changes the hash too)."""
     if a.size <= 4096:
         return hash(a.tobytes())
     flat = np.ravel(a, order="K")  # a view for any contiguous layout
-    return float(np.add.reduce(flat[:: max(1, a.size // 4096)], dtype=np.float64))
+    return hash(flat[:: max(1, a.size // 4096)].tobytes())
