@@ -9,9 +9,10 @@ Fairness rules (each one measured to matter on the 2-core development machines):
   for ~0.1 s after each GEMM and slow down whatever runs next (torch measured 2x slower right after).
 - glibc's allocator keeps large freed blocks for reuse (MALLOC_MMAP_THRESHOLD_ and friends): otherwise every
   forward pass page-faults its per-layer arrays afresh, about 10 ms of VGG16's time, for either library.
-- Contenders run interleaved (A, B, torch, A, B, torch, ...) after a warm-up call each (which also
-  compiles Numba code), with a short pause between calls so that no library's spinning threads steal
-  time from the next; the report gives medians and ratios to torch from the same run.
+- Contenders run in blocks of consecutive calls (A A A A, B B B B, torch torch torch torch; three rounds), the
+  first call of each block untimed (it also compiles Numba code), with a short pause between calls so that no
+  library's spinning threads steal time from the next; the report gives medians and ratios to torch from the
+  same run.
 - The pause is a busy wait, not a sleep: when the whole virtual machine sleeps for a few milliseconds, waking
   the second core again took 10-20 ms here (a 0.3 ms GEMM called after ``time.sleep(0.005)`` took 15 ms at the
   90th percentile; after a 20 ms busy wait 0.66 ms), which made single calls of either library randomly slow.
@@ -87,24 +88,20 @@ def memory_bandwidth(np, mb=256, repeats=5) -> float:
     return 2 * a.nbytes / time_interleaved({"copy": lambda: np.copyto(b, a)}, repeats)["copy"] / 1e9
 
 
-def time_by_library(runs: dict, repeats: int, first=("torch", "torch_cl"), blocks: int = 3, pause=0.02) -> dict:
-    """Median seconds per call; the contenders named in ``first`` (torch's) and the others (minicnn's) are
-    interleaved among themselves, in alternating blocks: torch's, minicnn's, torch's, ... (``blocks`` each).
+def time_in_blocks(runs: dict, repeats: int, blocks: int = 3, pause: float = 0.02) -> dict:
+    """Median seconds per call of each function, timed in blocks of consecutive calls: A A A A, B B B B, ...,
+    the round repeated ``blocks`` times; the first call of each block is not timed.
 
-    Called alternately, each library's thread pools slow the other down (a torch conv of 4.4 ms took up to
-    18 ms right after a NumPy GEMM; torch's ResNet50 37 ms instead of 34 right after minicnn's), so each
-    library's contenders are interleaved among themselves only. One block per library would let the machine's
-    drift (on these shared machines the same forward pass took 40 ms, then 49 ms a few minutes later) fall
-    between the libraries; alternating blocks spread it over both.
+    Why blocks, not A, B, A, B: a contender's caches then hold its own data, as they do for a network's layers
+    called again and again, and not the previous contender's (alternating minicnn's algorithms made the same
+    channels-last im2col take 16-19 ms instead of 13); the two libraries' thread pools do not disturb each other
+    (a torch conv of 4.4 ms took up to 18 ms right after a NumPy GEMM). Why rounds: the machine drifts (the same
+    forward pass took 40 ms, then 49 ms minutes later), and rounds spread the drift over every contender.
     """
-    runs = dict(runs)
-    theirs = {k: runs.pop(k) for k in first if k in runs}
-    groups = [g for g in (theirs, runs) if g]
-    for fn in [*theirs.values(), *runs.values()]:
-        fn()  # warm-up (compiles Numba code, lets auto measure)
-    samples = {name: [] for group in groups for name in group}
+    samples = {name: [] for name in runs}
     per_block = -(-repeats // blocks)  # ceil
     for _ in range(blocks):
-        for group in groups:
-            _sample(group, per_block, pause, samples)
+        for name, fn in runs.items():
+            fn()  # untimed: after the previous contender (and, the first time, Numba compiles and auto measures)
+            _sample({name: fn}, per_block, pause, samples)
     return {name: median(s) for name, s in samples.items()}

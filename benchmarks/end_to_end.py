@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import median, progress, time_by_library, time_interleaved
+from benchmarks.common import median, progress, time_in_blocks, time_interleaved
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,7 +55,7 @@ def networks(np, torch, args, checkpoints):
                     got = np.asarray(fn())
                     error = float(np.abs(got - reference).max() / np.abs(reference).max())
                     assert error < 1e-4, f"{name} batch {batch} {contender}: logits differ from torch by {error:.1e}"
-                times = time_by_library(runs, args.repeats)
+                times = time_in_blocks(runs, args.repeats)
             row = {"model": name, "batch": batch, **{a: 1e3 * t for a, t in times.items()}}
             rows.append(row)
             progress(

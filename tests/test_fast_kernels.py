@@ -99,6 +99,33 @@ def test_derived_arrays_follow_in_place_edits_of_their_inputs():
     assert workspace._is_made_here(workspace.derived(w, "test-doubled", doubled))
 
 
+def test_shared_work_runs_every_item_once_on_every_thread_and_reports_errors(monkeypatch):
+    """threads.share: each item exactly once, the calling thread and a helper working; a failing item's error reaches
+    the caller after every thread has stopped."""
+    import threading
+    import time
+
+    from minicnn.kernels import threads as worker_threads
+
+    monkeypatch.setattr(worker_threads, "count", lambda: 3)
+    done, who = [], set()
+
+    def work(item):
+        time.sleep(0.002)  # long enough for every thread to take items
+        done.append(item)
+        who.add(threading.get_ident())
+
+    worker_threads.share(work, range(40))
+    assert sorted(done) == list(range(40)) and threading.get_ident() in who and len(who) >= 2
+
+    def fail_on_7(item):
+        if item == 7:
+            raise ValueError("item 7")
+
+    with pytest.raises(ValueError, match="item 7"):
+        worker_threads.share(fail_on_7, range(20))
+
+
 def test_bounded_im2col_equals_the_readable_full_matrix(monkeypatch):
     """Many small bands (a tiny workspace) give the full-matrix result exactly: same sums, same order."""
     x, w, b = make_array(4, (2, 6, 11, 9), np.float64), make_array(5, (4, 3, 3, 2), np.float64), np.arange(4.0)

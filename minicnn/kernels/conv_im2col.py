@@ -145,6 +145,7 @@ def conv2d_im2col_cl(xp, weight_cols, bias, kernel_size, stride, dilation, relu=
     (KH*KW*C_in, C_out) -> (N, C_out, OH, OW) stored as (N, OH, OW, C_out).
     """
     from minicnn.kernels import threads  # imported late: Numba loads slowly
+    from minicnn.kernels.workspace import workspace
 
     N, H, W, C = xp.shape
     (KH, KW), (sH, sW), (dH, dW) = kernel_size, stride, dilation
@@ -152,26 +153,27 @@ def conv2d_im2col_cl(xp, weight_cols, bias, kernel_size, stride, dilation, relu=
     C_out = weight_cols.shape[1]
     out = np.empty((N, OH, OW, C_out), dtype=xp.dtype)
     rows = max(1, min(OH, WORKSPACE_ELEMENTS // max(1, KH * KW * C * OW)))  # output rows per band
+    if N < threads.count():
+        rows = min(rows, -(-OH * N // threads.count()))  # at least a band per thread
     bands = [(n, oh0, min(rows, OH - oh0)) for n in range(N) for oh0 in range(0, OH, rows)]
 
-    def run(my_bands):
-        workspace = np.empty(rows * OW * KH * KW * C, dtype=xp.dtype)
-        for n, oh0, r in my_bands:
-            cols = workspace[: r * OW * KH * KW * C].reshape(r, OW, KH, KW, C)
-            _receptive_rows(xp[n], oh0, r, OW, (KH, KW), (sH, sW), (dH, dW), cols)
-            block = out[n, oh0 : oh0 + r].reshape(r * OW, C_out)  # a view: the GEMM writes the output in place
-            np.matmul(cols.reshape(r * OW, KH * KW * C), weight_cols, out=block)
-            if bias is not None:  # bias and ReLU while the block is in cache
-                block += bias
-            if relu:
-                np.maximum(block, 0, out=block)
+    def run(band):
+        n, oh0, r = band
+        cols = workspace("im2col cl columns", r * OW * KH * KW * C, xp.dtype).reshape(r, OW, KH, KW, C)
+        _receptive_rows(xp[n], oh0, r, OW, (KH, KW), (sH, sW), (dH, dW), cols)
+        block = out[n, oh0 : oh0 + r].reshape(r * OW, C_out)  # a view: the GEMM writes the output in place
+        np.matmul(cols.reshape(r * OW, KH * KW * C), weight_cols, out=block)
+        if bias is not None:  # bias and ReLU while the block is in cache
+            block += bias
+        if relu:
+            np.maximum(block, 0, out=block)
 
-    n_threads = threads.count()
-    if len(bands) < 2 * n_threads or not threads.blas_controllable():
-        run(bands)
+    if len(bands) < threads.count() or not threads.blas_controllable():
+        for band in bands:
+            run(band)
     else:
         with threads.one_blas_thread():
-            threads.parallel(run, [bands[i::n_threads] for i in range(n_threads)])
+            threads.share(run, bands)
     return out.transpose(0, 3, 1, 2)
 
 

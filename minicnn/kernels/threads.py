@@ -28,10 +28,40 @@ _pools_lock = threading.Lock()
 
 def parallel(fn, items) -> list:
     """``[fn(item) for item in items]``, the items run at once on minicnn's worker threads."""
+    return list(_pool().map(lambda item: _quiet(fn, item), items))  # list(): wait for all, re-raise the first error
+
+
+def share(fn, items) -> None:
+    """``fn(item)`` for every item, shared out as the work goes: each of minicnn's threads, the calling one among
+    them, takes the next item when it is done with its last. On a busy machine one thread may be slowed down for
+    a while; the others then take its share (a fixed split waits for the slowest thread).
+    """
+    pending = iter(list(items))
+    lock = threading.Lock()
+
+    def worker():
+        while True:
+            with lock:
+                item = next(pending, _DONE)
+            if item is _DONE:
+                return
+            fn(item)
+
+    helpers = [_pool().submit(_quiet, lambda _: worker(), None) for _ in range(count() - 1)]
+    try:
+        _quiet(lambda _: worker(), None)
+    finally:
+        for h in helpers:
+            h.result()  # wait for all; re-raise a helper's error
+
+
+_DONE = object()
+
+
+def _pool() -> ThreadPoolExecutor:
     n = count()
     with _pools_lock:
-        pool = _pools.get(n) or _pools.setdefault(n, ThreadPoolExecutor(max_workers=n, thread_name_prefix="minicnn"))
-    return list(pool.map(lambda item: _quiet(fn, item), items))  # list(): wait for all, re-raise the first error
+        return _pools.get(n) or _pools.setdefault(n, ThreadPoolExecutor(max_workers=n, thread_name_prefix="minicnn"))
 
 
 def _quiet(fn, item):
