@@ -48,7 +48,7 @@ def as_batched(x: np.ndarray, op: str, allow_empty_batch: bool = True) -> tuple[
 
 
 def is_int(v: object) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+    return type(v) is int or (isinstance(v, numbers.Integral) and not isinstance(v, bool))  # int first: fast
 
 
 def pair(v: object, name: str, op: str) -> tuple[int, int]:
