@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 
 # glibc: keep large freed blocks in the heap for reuse instead of returning them to the kernel, so that a
@@ -38,6 +39,8 @@ def prepare_process(threads: int) -> None:
     if any(os.environ.get(k) != v for k, v in wanted.items()) or any(k in os.environ for k in REMOVED_ENV):
         env = {k: v for k, v in os.environ.items() if k not in REMOVED_ENV} | wanted
         os.execve(sys.executable, [sys.executable, *sys.argv], env)
+    # "auto" measures afresh: choices cached by an earlier version of the code would be timed from old kernels
+    os.environ["MINICNN_CACHE_DIR"] = tempfile.mkdtemp(prefix="minicnn-bench-autotune-")
 
 
 def progress(message: str) -> None:
