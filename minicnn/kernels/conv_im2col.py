@@ -145,6 +145,7 @@ def conv2d_im2col_cl(xp, weight_cols, bias, kernel_size, stride, dilation, relu=
     (KH*KW*C_in, C_out) -> (N, C_out, OH, OW) stored as (N, OH, OW, C_out).
     """
     from minicnn.kernels import threads  # imported late: Numba loads slowly
+    from minicnn.kernels.epilogue import epilogue
     from minicnn.kernels.workspace import workspace
 
     N, H, W, C = xp.shape
@@ -152,9 +153,10 @@ def conv2d_im2col_cl(xp, weight_cols, bias, kernel_size, stride, dilation, relu=
     OH, OW = conv_output_size(H, KH, sH, dH), conv_output_size(W, KW, sW, dW)
     C_out = weight_cols.shape[1]
     out = np.empty((N, OH, OW, C_out), dtype=xp.dtype)
-    rows = max(1, min(OH, WORKSPACE_ELEMENTS // max(1, KH * KW * C * OW)))  # output rows per band
-    if N < threads.count():
-        rows = min(rows, -(-OH * N // threads.count()))  # at least a band per thread
+    rows = max(1, min(OH, WORKSPACE_ELEMENTS // max(1, KH * KW * C * OW)))  # output rows per band, at most
+    if N == 1:  # as many bands for every thread (7 bands on 2 threads: the last thread does 4, the other waits)
+        per_thread = -(-OH // (rows * threads.count()))
+        rows = -(-OH // (per_thread * threads.count()))
     bands = [(n, oh0, min(rows, OH - oh0)) for n in range(N) for oh0 in range(0, OH, rows)]
 
     def run(band):
@@ -163,10 +165,7 @@ def conv2d_im2col_cl(xp, weight_cols, bias, kernel_size, stride, dilation, relu=
         _receptive_rows(xp[n], oh0, r, OW, (KH, KW), (sH, sW), (dH, dW), cols)
         block = out[n, oh0 : oh0 + r].reshape(r * OW, C_out)  # a view: the GEMM writes the output in place
         np.matmul(cols.reshape(r * OW, KH * KW * C), weight_cols, out=block)
-        if bias is not None:  # bias and ReLU while the block is in cache
-            block += bias
-        if relu:
-            np.maximum(block, 0, out=block)
+        epilogue(block, bias, relu=relu, parallel=False)  # bias and ReLU in one pass, while the block is in cache
 
     if len(bands) < threads.count() or not threads.blas_controllable():
         for band in bands:
