@@ -41,6 +41,22 @@ print(y.shape)
     assert result.stdout.strip() == "(1, 5)"
 
 
+def test_im2col_on_both_threads_does_not_load_numba():
+    """The NumPy path (classify's default) stays NumPy: Numba costs 65 MB of memory just to import."""
+    code = """
+import sys
+import numpy as np, minicnn.functional as F
+from minicnn.kernels import threads
+x = F.to_channels_last(np.ones((1, 8, 40, 40), np.float32))
+y = F.relu(F.conv2d(x, np.ones((4, 8, 3, 3), np.float32), np.ones(4, np.float32), padding=1, algorithm="im2col"))
+assert threads.count() == 2 and "numba" not in sys.modules, (threads.count(), "numba" in sys.modules)
+print(y.shape, float(y.max()))
+"""
+    result = run_python(code, {"NUMBA_NUM_THREADS": "2", "MINICNN_AUTOTUNE": "0"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["(1,", "4,", "40,", "40)", "73.0"]
+
+
 def test_numba_kernels_are_compiled_once_and_cached_on_disk(tmp_path):
     """A second process loads the compiled conv2d kernel from the cache directory instead of compiling."""
     code = """

@@ -145,7 +145,6 @@ def conv2d_im2col_cl(xp, weight_cols, bias, kernel_size, stride, dilation, relu=
     (KH*KW*C_in, C_out) -> (N, C_out, OH, OW) stored as (N, OH, OW, C_out).
     """
     from minicnn.kernels import threads  # imported late: Numba loads slowly
-    from minicnn.kernels.epilogue import epilogue
     from minicnn.kernels.workspace import workspace
 
     N, H, W, C = xp.shape
@@ -165,7 +164,10 @@ def conv2d_im2col_cl(xp, weight_cols, bias, kernel_size, stride, dilation, relu=
         _receptive_rows(xp[n], oh0, r, OW, (KH, KW), (sH, sW), (dH, dW), cols)
         block = out[n, oh0 : oh0 + r].reshape(r * OW, C_out)  # a view: the GEMM writes the output in place
         np.matmul(cols.reshape(r * OW, KH * KW * C), weight_cols, out=block)
-        epilogue(block, bias, relu=relu, parallel=False)  # bias and ReLU in one pass, while the block is in cache
+        if bias is not None:  # bias and ReLU while the block is in cache (NumPy: no Numba for plain im2col)
+            block += bias
+        if relu:
+            np.maximum(block, 0, out=block)
 
     if len(bands) < threads.count() or not threads.blas_controllable():
         for band in bands:

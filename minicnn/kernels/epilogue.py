@@ -36,16 +36,14 @@ def _epilogue_rows(out, bias, residual, use_residual, relu, p0, p1):
 PARALLEL_ELEMENTS = 1 << 18
 
 
-def epilogue(out2d, bias, residual2d=None, relu=False, parallel=True):
-    """In place: out2d (P, K) += bias (K,) [+ residual2d (P, K)], then ReLU if asked. Returns out2d.
-
-    ``parallel=False``: the calling thread alone (for callers that already run on minicnn's threads)."""
+def epilogue(out2d, bias, residual2d=None, relu=False):
+    """In place: out2d (P, K) += bias (K,) [+ residual2d (P, K)], then ReLU if asked. Returns out2d."""
     if bias is None and residual2d is None and not relu:
         return out2d
     b = np.zeros(out2d.shape[1], out2d.dtype) if bias is None else np.ascontiguousarray(bias, dtype=out2d.dtype)
     res = out2d if residual2d is None else np.ascontiguousarray(residual2d, dtype=out2d.dtype)
     P = out2d.shape[0]
-    n = threads.count() if parallel and out2d.size >= PARALLEL_ELEMENTS else 1
+    n = threads.count() if out2d.size >= PARALLEL_ELEMENTS else 1
     if n == 1:
         _epilogue_rows(out2d, b, res, residual2d is not None, relu, 0, P)
     else:

@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numba import config
 
 
 def count() -> int:
-    """How many threads minicnn's kernels use: NUMBA_NUM_THREADS (by default, the machine's cores)."""
-    return max(1, int(config.NUMBA_NUM_THREADS))
+    """How many threads minicnn's kernels use: NUMBA_NUM_THREADS (by default, the cores this process may use).
+
+    Read as Numba reads it, without importing Numba (65 MB of memory) for kernels that are NumPy only."""
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        return max(1, int(numba.config.NUMBA_NUM_THREADS))
+    if os.environ.get("NUMBA_NUM_THREADS", "").strip():
+        return max(1, int(os.environ["NUMBA_NUM_THREADS"]))
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
 _pools: dict = {}  # thread count -> ThreadPoolExecutor
