@@ -144,6 +144,7 @@ def test_channels_last_im2col_bands_equal_the_readable_full_matrix(monkeypatch, 
 
     monkeypatch.setattr(worker_threads, "count", lambda: threads)
     monkeypatch.setattr(conv_im2col, "WORKSPACE_ELEMENTS", 200)  # one or two output rows per band
+    monkeypatch.setattr(conv_im2col, "MIN_THREAD_PIXELS", 1)  # split even this small layer between threads
     x, w, b = make_array(15, (2, 5, 13, 12), np.float64), make_array(16, (4, 5, 3, 2), np.float64), np.arange(4.0)
     xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (2, 2)))
     full = conv_im2col.conv2d_im2col_full(xp, w, b, stride, dilation, 1)
