@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from minicnn.kernels import conv_output_size
+from minicnn.kernels import conv_output_size, threads
+from minicnn.kernels.workspace import workspace
 
 
 def im2col(x, kernel_size, stride, dilation):
@@ -88,14 +89,14 @@ def conv2d_im2col(x, weight, bias, stride, dilation, groups, relu=False):
     if out.size == 0:
         return out
     rows = max(1, min(OH, WORKSPACE_ELEMENTS // max(1, C * KH * KW * OW)))  # output rows per band
-    workspace = np.empty(C * KH * KW * rows * OW, dtype=x.dtype)
+    buffer = np.empty(C * KH * KW * rows * OW, dtype=x.dtype)
     w = weight.reshape(groups, C_out // groups, K)  # (G, C_out_g, K)
     b = None if bias is None else bias.reshape(groups, C_out // groups, 1)
     for n in range(N):
         out_n = out[n].reshape(groups, C_out // groups, OH * OW)  # (G, C_out_g, OH*OW), a view of out
         for oh0 in range(0, OH, rows):
             r = min(rows, OH - oh0)
-            cols = workspace[: C * KH * KW * r * OW].reshape(C, KH, KW, r, OW)
+            cols = buffer[: C * KH * KW * r * OW].reshape(C, KH, KW, r, OW)
             h0 = oh0 * sH
             for kh in range(KH):
                 for kw in range(KW):
@@ -147,9 +148,6 @@ def conv2d_im2col_cl(xp, weight_cols, bias, kernel_size, stride, dilation, relu=
     Shape: xp (N, H, W, C_in), zero-padded, C-contiguous; weight_cols = weight.transpose(2, 3, 1, 0) reshaped
     (KH*KW*C_in, C_out) -> (N, C_out, OH, OW) stored as (N, OH, OW, C_out).
     """
-    from minicnn.kernels import threads  # imported late: Numba loads slowly
-    from minicnn.kernels.workspace import workspace
-
     N, H, W, C = xp.shape
     (KH, KW), (sH, sW), (dH, dW) = kernel_size, stride, dilation
     OH, OW = conv_output_size(H, KH, sH, dH), conv_output_size(W, KW, sW, dW)
