@@ -1,4 +1,4 @@
-"""What every benchmark shares: the same threads for everyone, fair interleaved timing, the machine's peaks.
+"""What every benchmark shares: the same threads for everyone, fair timing in blocks, the machine's peaks.
 
 Fairness rules (each one measured to matter on the 2-core development machines):
 - torch, OpenBLAS (NumPy's GEMM) and Numba all get ``--threads`` threads.

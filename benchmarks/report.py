@@ -21,11 +21,12 @@ def markdown(r: dict) -> str:
     out = [
         "# Benchmarks",
         "",
-        "Written by `python benchmarks/run.py` (see benchmarks/README.md for the method). Medians of interleaved",
-        "runs; every ratio is against torch in the same run, same threads.",
+        "Written by `python benchmarks/run.py` (see benchmarks/README.md for the method). Medians of calls timed",
+        "in blocks, three rounds; every ratio is against torch in the same run, same threads.",
         "",
         f"Machine: {m['cpu']} ({m['machine']}), {m['threads']} threads for every library; float32 GEMM peak "
-        f"measured at {peak:.0f} GFLOP/s, memory bandwidth {m['bandwidth_gbs']:.1f} GB/s; NumPy {m['numpy']}, "
+        f"measured at {peak:.0f} GFLOP/s (the fastest of 15 runs), memory bandwidth {m['bandwidth_gbs']:.1f} GB/s; "
+        f"NumPy {m['numpy']}, "
         f"torch {m['torch']}; {m['date']}." + (" **Quick smoke run: not meaningful.**" if m["quick"] else ""),
         "",
         "## Whole networks (eval mode, float32, milliseconds per forward pass; ratio to torch)",
