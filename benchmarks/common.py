@@ -10,9 +10,9 @@ Fairness rules (each one measured to matter on the 2-core development machines):
 - glibc's allocator keeps large freed blocks for reuse (MALLOC_MMAP_THRESHOLD_ and friends): otherwise every
   forward pass page-faults its per-layer arrays afresh, about 10 ms of VGG16's time, for either library.
 - Contenders run in blocks of consecutive calls (A A A A, B B B B, torch torch torch torch; three rounds), the
-  first call of each block untimed (it also compiles Numba code), with a short pause between calls so that no
-  library's spinning threads steal time from the next; the report gives medians and ratios to torch from the
-  same run.
+  first call of each block untimed (it also compiles Numba code) and preceded by a short pause so that no
+  library's spinning threads steal time from the next; the timed calls follow each other at once, as a
+  network's layers do. The report gives medians and ratios to torch from the same run.
 - The pause is a busy wait, not a sleep: when the whole virtual machine sleeps for a few milliseconds, waking
   the second core again took 10-20 ms here (a 0.3 ms GEMM called after ``time.sleep(0.005)`` took 15 ms at the
   90th percentile; after a 20 ms busy wait 0.66 ms), which made single calls of either library randomly slow.
@@ -102,7 +102,7 @@ def _fastest(fn, repeats: int) -> float:
 
 def time_in_blocks(runs: dict, repeats: int, blocks: int = 3, pause: float = 0.02) -> dict:
     """Median seconds per call of each function, timed in blocks of consecutive calls: A A A A, B B B B, ...,
-    the round repeated ``blocks`` times; the first call of each block is not timed.
+    the round repeated ``blocks`` times; the first call of each block is not timed, and only it waits ``pause``.
 
     Why blocks, not A, B, A, B: a contender's caches then hold its own data, as they do for a network's layers
     called again and again, and not the previous contender's (alternating minicnn's algorithms made the same
@@ -114,6 +114,7 @@ def time_in_blocks(runs: dict, repeats: int, blocks: int = 3, pause: float = 0.0
     per_block = -(-repeats // blocks)  # ceil
     for _ in range(blocks):
         for name, fn in runs.items():
+            _busy_wait(pause)  # the previous contender's spinning threads stop
             fn()  # untimed: after the previous contender (and, the first time, Numba compiles and auto measures)
-            _sample({name: fn}, per_block, pause, samples)
+            _sample({name: fn}, per_block, 0.0, samples)  # back to back, as a network's layers follow each other
     return {name: median(s) for name, s in samples.items()}
