@@ -20,7 +20,9 @@ Fairness rules (each one measured to matter on the 2-core development machines):
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -41,6 +43,7 @@ def prepare_process(threads: int) -> None:
         os.execve(sys.executable, [sys.executable, *sys.argv], env)
     # "auto" measures afresh: choices cached by an earlier version of the code would be timed from old kernels
     os.environ["MINICNN_CACHE_DIR"] = tempfile.mkdtemp(prefix="minicnn-bench-autotune-")
+    atexit.register(shutil.rmtree, os.environ["MINICNN_CACHE_DIR"], ignore_errors=True)
 
 
 def progress(message: str) -> None:

@@ -56,7 +56,8 @@ def run(np, torch, args, peak):
         runs = {a: (lambda a=a: F.conv2d(x, w, b, **kw, algorithm=a)) for a in ALGORITHMS}
         x_cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)  # channels-last input
         runs["winograd_cl"] = lambda: F.conv2d(x_cl, w, b, **kw, algorithm="winograd")
-        runs["im2col_cl"] = lambda: F.conv2d(x_cl, w, b, **kw, algorithm="im2col")  # as the models run it
+        runs["im2col_cl"] = lambda: F.conv2d(x_cl, w, b, **kw, algorithm="im2col")  # as the models run them
+        runs["auto_cl"] = lambda: F.conv2d(x_cl, w, b, **kw, algorithm="auto")
         errors = {}
         for a, fn in runs.items():  # verify before timing (this also compiles Numba code)
             kind, scale = a.removesuffix("_cl"), float(terms.max())
@@ -82,6 +83,8 @@ def run(np, torch, args, peak):
         for a, t in times.items():
             row[a] = {"ms": 1e3 * t, "gflops": flops / t / 1e9, "of_peak": flops / t / 1e9 / peak}
         rows.append(row)
-        summary = " ".join(f"{a} {row[a]['ms']:.1f}" for a in ("torch", "im2col_cl", "winograd_cl", "auto") if a in row)
+        summary = " ".join(
+            f"{a} {row[a]['ms']:.1f}" for a in ("torch", "im2col_cl", "winograd_cl", "auto_cl") if a in row
+        )
         progress(f"[{i + 1}/{len(layers)}] {model} {name:<24s} {str(shape):<18s} {summary} ms")
     return rows

@@ -67,8 +67,8 @@ def markdown(r: dict) -> str:
         "ratios are to torch on NCHW.",
         "",
         "| model | layer | input | GFLOP | torch | torch cl | im2col | im2col cl | numba | winograd | winograd cl "
-        "| winograd2 | auto | naive | im2col MB | winograd error |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| winograd2 | auto | auto cl | naive | im2col MB | winograd error |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in r["layers"]:
         t = row["torch"]["ms"]
@@ -83,6 +83,7 @@ def markdown(r: dict) -> str:
             f"| {t:.1f} ({100 * row['torch']['of_peak']:.0f}%) | {cell('torch_cl')} | {cell('im2col')} | "
             f"{cell('im2col_cl')} | "
             f"{cell('numba')} | {cell('winograd')} | {cell('winograd_cl')} | {cell('winograd2')} | {cell('auto')} | "
+            f"{cell('auto_cl')} | "
             f"{row['naive']['ms']:.0f} | "
             f"{row['im2col_mb']:.0f} | {row['errors'].get('winograd', 0):.1e} |"
         )
@@ -105,7 +106,7 @@ def plot_layers(r: dict, path: Path) -> None:
 
     plt = _plt()
     rows = [x for x in r["layers"] if x["model"] == "vgg16"]
-    names = ["torch", "torch_cl", "im2col", "im2col_cl", "winograd", "winograd_cl", "winograd2", "numba", "auto"]
+    names = ["torch", "torch_cl", "im2col", "im2col_cl", "winograd", "winograd_cl", "winograd2", "numba", "auto_cl"]
     fig, ax = plt.subplots(figsize=(14, 5))
     width = 0.8 / len(names)
     for k, name in enumerate(names):
@@ -130,7 +131,7 @@ def plot_roofline(r: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 6))
     xs = np.logspace(-1, 3, 100)
     ax.plot(xs, np.minimum(peak, bw * xs), "k-", label=f"roof: min({peak:.0f} GFLOP/s, {bw:.0f} GB/s x intensity)")
-    for name, marker in [("torch", "o"), ("im2col_cl", "s"), ("winograd_cl", "^"), ("numba", "x"), ("auto", "*")]:
+    for name, marker in [("torch", "o"), ("im2col_cl", "s"), ("winograd_cl", "^"), ("numba", "x"), ("auto_cl", "*")]:
         pts = [(x["intensity"], x[name]["gflops"]) for x in r["layers"] if name in x]
         if pts:
             ax.scatter(*zip(*pts), marker=marker, label=name, alpha=0.7)
