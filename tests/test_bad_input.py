@@ -21,11 +21,13 @@ w4 = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
 flipped = np.ascontiguousarray(x4[:, :, ::-1, ::-1])[:, :, ::-1, ::-1]  # negative strides
 strided = np.zeros((2, 3, 8, 16), np.float32)[..., ::2]  # non-contiguous
 strided[...] = x4
+x4_cl = np.ascontiguousarray(x4.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)  # channels-last, as the models pass
 
 LIKE_TORCH = [
     ("conv2d on negatively strided input", "conv2d", (flipped, w4), {"padding": 1}),
     ("conv2d on strided input", "conv2d", (strided, w4), {"stride": 2}),
     ("conv2d on an empty batch", "conv2d", (x4[:0], w4), {}),
+    ("conv2d on a channels-last empty batch", "conv2d", (x4_cl[:0], w4), {"padding": 1}),
     ("max_pool2d on negatively strided input", "max_pool2d", (flipped, 2), {}),
     ("avg_pool2d on strided input", "avg_pool2d", (strided, 3), {"padding": 1}),
     ("adaptive_avg_pool2d on an empty batch", "adaptive_avg_pool2d", (x4[:0], 3), {}),

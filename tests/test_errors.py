@@ -18,6 +18,7 @@ CASES = [
     # conv2d
     ("conv2d", (np.zeros((1, 5, 8, 8), np.float32), w), {}, ValueError, r"expected input\[1, 5, 8, 8\] to have 3 channels, but got 5"),
     ("conv2d", (np.zeros((1, 4, 8, 8), np.float32), np.zeros((3, 2, 3, 3), np.float32)), {"groups": 2}, ValueError, r"divisible by 2 at dimension 0.*\[3, 2, 3, 3\]"),
+    ("conv2d", (np.zeros((1, 4, 8, 8), np.float32), np.zeros((0, 4, 3, 3), np.float32)), {}, ValueError, r"groups=1, expected weight to be at least 1 at dimension 0.*\[0, 4, 3, 3\]"),
     ("conv2d", (x, w), {"groups": 0}, ValueError, "non-positive groups"),
     ("conv2d", (np.zeros((1, 3, 2, 2), np.float32), w), {}, ValueError, r"padded input size per channel: \(2 x 2\). Kernel size: \(3 x 3\)"),
     ("conv2d", (np.zeros((1, 3, 4, 4), np.float32), w), {"dilation": 2}, ValueError, r"\(4 x 4\). Kernel size: \(5 x 5\)"),

@@ -96,7 +96,12 @@ def test_derived_arrays_follow_in_place_edits_of_their_inputs():
     assert len(calls) == 3
     same = workspace.derived(w, "test-contiguous", np.ascontiguousarray)  # the input itself: still watched
     assert same is w and not workspace._is_made_here(same)
-    assert workspace._is_made_here(workspace.derived(w, "test-doubled", doubled))
+    made = workspace.derived(w, "test-doubled", doubled)
+    assert workspace._is_made_here(made) and not made.flags.writeable  # read-only: nothing can edit it unseen
+    stats = np.ones(2048, np.float32)  # a batch norm of 2048 channels: one channel edited must be seen
+    assert workspace.derived(stats, "test-doubled", doubled)[1001] == 2
+    stats[1001] = 5
+    assert workspace.derived(stats, "test-doubled", doubled)[1001] == 10
 
 
 def test_shared_work_runs_every_item_once_on_every_thread_and_reports_errors(monkeypatch):
@@ -118,12 +123,47 @@ def test_shared_work_runs_every_item_once_on_every_thread_and_reports_errors(mon
     worker_threads.share(work, range(40))
     assert sorted(done) == list(range(40)) and threading.get_ident() in who and len(who) >= 2
 
+    running = []
+
     def fail_on_7(item):
+        running.append(item)
+        time.sleep(0.002)
+        running.remove(item)
         if item == 7:
             raise ValueError("item 7")
 
     with pytest.raises(ValueError, match="item 7"):
-        worker_threads.share(fail_on_7, range(20))
+        worker_threads.share(fail_on_7, range(40))
+    assert running == []  # every thread had stopped when the error came out
+
+    # a kernel inside a kernel: work shared from a worker thread runs on that thread (no deadlock: a hang fails)
+    inner, items_done = [], []
+    nested = threading.Thread(
+        target=lambda: inner.extend(
+            worker_threads.parallel(lambda i: worker_threads.share(items_done.append, range(4)) or i, range(3))
+        ),
+        daemon=True,
+    )
+    nested.start()
+    nested.join(30)
+    assert inner == [0, 1, 2] and len(items_done) == 12
+
+
+def test_overlapping_one_blas_thread_blocks_restore_the_thread_count():
+    """Two threads inside one_blas_thread, leaving in the other order: BLAS gets its thread count back."""
+    from minicnn.kernels import threads as worker_threads
+
+    assert worker_threads.blas_controllable()  # threadpoolctl finds NumPy's BLAS (a declared dependency)
+    libs = worker_threads._blas_controllers()
+    before = [lib.get_num_threads() for lib in libs]
+    a, b = worker_threads.one_blas_thread(), worker_threads.one_blas_thread()
+    a.__enter__()
+    b.__enter__()
+    assert [lib.get_num_threads() for lib in libs] == [1] * len(libs)
+    a.__exit__(None, None, None)
+    assert [lib.get_num_threads() for lib in libs] == [1] * len(libs)  # b is still inside
+    b.__exit__(None, None, None)
+    assert [lib.get_num_threads() for lib in libs] == before
 
 
 def test_bounded_im2col_equals_the_readable_full_matrix(monkeypatch):
@@ -145,6 +185,9 @@ def test_channels_last_im2col_bands_equal_the_readable_full_matrix(monkeypatch, 
     monkeypatch.setattr(worker_threads, "count", lambda: threads)
     monkeypatch.setattr(conv_im2col, "WORKSPACE_ELEMENTS", 200)  # one or two output rows per band
     monkeypatch.setattr(conv_im2col, "MIN_THREAD_PIXELS", 1)  # split even this small layer between threads
+    shared = []
+    real_share = worker_threads.share
+    monkeypatch.setattr(worker_threads, "share", lambda fn, items: shared.append(1) or real_share(fn, items))
     x, w, b = make_array(15, (2, 5, 13, 12), np.float64), make_array(16, (4, 5, 3, 2), np.float64), np.arange(4.0)
     xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (2, 2)))
     full = conv_im2col.conv2d_im2col_full(xp, w, b, stride, dilation, 1)
@@ -153,6 +196,7 @@ def test_channels_last_im2col_bands_equal_the_readable_full_matrix(monkeypatch, 
     got = conv_im2col.conv2d_im2col_cl(xp_cl, weight_cols, b, (3, 2), stride, dilation, relu=True)
     np.testing.assert_allclose(got, np.maximum(full, 0), rtol=1e-12, atol=1e-12)
     assert got.transpose(0, 2, 3, 1).flags.c_contiguous
+    assert bool(shared) == (threads == 2 and worker_threads.blas_controllable())  # the bands ran on both threads
 
 
 def vgg16_pair(tmp_path, seed):

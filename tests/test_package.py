@@ -57,6 +57,32 @@ print(y.shape, float(y.max()))
     assert result.stdout.split() == ["(1,", "4,", "40,", "40)", "73.0"]
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork: POSIX only")
+def test_kernels_on_threads_work_in_a_forked_child_and_at_interpreter_exit():
+    """A forked child (multiprocessing's default on Linux) has copies of the worker pools but none of their
+    threads, and at interpreter exit no thread may start: the work then runs on the calling thread."""
+    code = """
+import os, signal, threading, time
+import numpy as np, minicnn.functional as F
+signal.alarm(60)  # a hang fails the test instead of stalling it
+x = F.to_channels_last(np.ones((1, 8, 40, 40), np.float32))
+w = np.ones((4, 8, 3, 3), np.float32)
+conv = lambda: float(F.conv2d(x, w, padding=1, algorithm="im2col").max())
+print("parent", conv())
+pid = os.fork()
+if pid == 0:
+    signal.alarm(30)
+    print("child", conv(), flush=True)
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+print("child exit", os.waitstatus_to_exitcode(status))
+threading.Thread(target=lambda: (time.sleep(0.5), print("after exit", conv(), flush=True))).start()
+"""
+    result = run_python(code, {"NUMBA_NUM_THREADS": "2", "MINICNN_AUTOTUNE": "0"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:4] == ["parent 72.0", "child 72.0", "child exit 0", "after exit 72.0"]
+
+
 def test_numba_kernels_are_compiled_once_and_cached_on_disk(tmp_path):
     """A second process loads the compiled conv2d kernel from the cache directory instead of compiling."""
     code = """

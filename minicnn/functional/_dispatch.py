@@ -86,6 +86,12 @@ def _padded(x, pads, channels_last=False):
     return buf
 
 
+def _weight_cols(w):
+    """The GEMM's right-hand side for channels-last columns: (C_out, C_in, KH, KW) -> (KH*KW*C_in, C_out)."""
+    C_out, C_in, KH, KW = w.shape
+    return np.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(KH * KW * C_in, C_out)
+
+
 def run(name, x, weight, bias, stride, pads, dilation, groups, relu=False, residual=None):
     """Convolve the unpadded 4-D ``x`` with algorithm ``name`` (never "auto"); then add ``residual`` (an array
     of the output's shape) if given, and apply ReLU if asked: fused into the kernels where they can."""
@@ -126,9 +132,7 @@ def _run(name, x, weight, bias, stride, pads, dilation, groups, relu):
     if _pointwise_cl(name, x, weight, groups, pads):
         return conv2d_1x1_channels_last(x, weight, bias, stride, relu)
     if name == "im2col" and is_channels_last(x) and groups == 1:  # columns built from channels-last pixels
-        weight_cols = derived(
-            weight, "im2col-cl", lambda w: np.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(-1, w.shape[0])
-        )
+        weight_cols = derived(weight, "im2col-cl", _weight_cols)
         return conv2d_im2col_cl(
             _padded(x, pads, channels_last=True), weight_cols, bias, weight.shape[2:], stride, dilation, relu
         )

@@ -90,6 +90,11 @@ def _check_conv_args(x, weight, bias, stride, dilation, groups):
     if min(dilation) <= 0:
         raise ValueError(f"dilation should be greater than zero, but got {list(dilation)}")
     C_out, C_in_g = weight.shape[:2]
+    if C_out < groups:  # torch's check: no output channels at all, or fewer than the groups
+        raise ValueError(
+            f"Given groups={groups}, expected weight to be at least {groups} at dimension 0, "
+            f"but got weight of size {shape_str(weight.shape)} instead"
+        )
     if C_out % groups:
         raise ValueError(
             f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "

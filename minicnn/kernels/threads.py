@@ -1,13 +1,19 @@
 """minicnn's own worker threads, and NumPy's BLAS held to one thread while they run.
 
 Kernels that split their work over threads themselves (Winograd's bands in ``winograd_cl.py``, the GEMM
-epilogue in ``epilogue.py``) hand it to ``parallel``. When each thread calls small GEMMs, a multi-threaded
-BLAS would wake its own threads for every call and fight over the cores: ``one_blas_thread`` sets it to one
-thread for the duration (through threadpoolctl, which finds the loaded library; process-wide while it runs).
+epilogue in ``epilogue.py``, channels-last im2col's bands in ``conv_im2col.py``) hand it to ``parallel`` or
+``share``. When each thread calls small GEMMs, a multi-threaded BLAS would wake its own threads for every call
+and fight over the cores: ``one_blas_thread`` sets it to one thread for the duration (through threadpoolctl,
+which finds the loaded library; process-wide, until the last thread inside such a block leaves it).
+
+Called from one of minicnn's worker threads (a kernel inside a kernel), or where no thread can start (a forked
+child's copy of the pool has no threads; at interpreter exit no new ones may start), the work runs on the
+calling thread instead of waiting for workers that would never come.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import functools
 import os
@@ -21,55 +27,92 @@ import numpy as np
 def count() -> int:
     """How many threads minicnn's kernels use: NUMBA_NUM_THREADS (by default, the cores this process may use).
 
-    Read as Numba reads it, without importing Numba (65 MB of memory) for kernels that are NumPy only."""
+    Read as Numba reads it, without importing Numba (65 MB of memory) for kernels that are NumPy only; a value
+    that is not a positive integer is ignored, as Numba ignores it (with a warning)."""
     numba = sys.modules.get("numba")
     if numba is not None:
         return max(1, int(numba.config.NUMBA_NUM_THREADS))
-    if os.environ.get("NUMBA_NUM_THREADS", "").strip():
-        return max(1, int(os.environ["NUMBA_NUM_THREADS"]))
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    try:
+        return max(1, int(os.environ.get("NUMBA_NUM_THREADS", "")))
+    except ValueError:
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
+_PREFIX = "minicnn-worker"
 _pools: dict = {}  # thread count -> ThreadPoolExecutor
 _pools_lock = threading.Lock()
 
 
+def _forget_pools_after_fork():
+    global _pools_lock
+    _pools.clear()  # the child has copies of the pools but none of their threads
+    _pools_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools_after_fork)
+
+
+def _pool() -> ThreadPoolExecutor | None:
+    """The worker pool, or None where the calling thread must do the work itself (see the module docstring)."""
+    if threading.current_thread().name.startswith(_PREFIX):
+        return None
+    n = count()
+    with _pools_lock:
+        return _pools.get(n) or _pools.setdefault(n, ThreadPoolExecutor(max_workers=n, thread_name_prefix=_PREFIX))
+
+
 def parallel(fn, items) -> list:
     """``[fn(item) for item in items]``, the items run at once on minicnn's worker threads."""
-    return list(_pool().map(lambda item: _quiet(fn, item), items))  # list(): wait for all, re-raise the first error
+    pool = _pool()
+    try:
+        if pool is not None:
+            return list(pool.map(lambda item: _quiet(fn, item), items))  # list(): wait for all, re-raise an error
+    except RuntimeError as error:  # "cannot schedule new futures after (interpreter) shutdown"
+        if "schedule new futures" not in str(error):
+            raise
+    return [_quiet(fn, item) for item in items]
 
 
 def share(fn, items) -> None:
     """``fn(item)`` for every item, shared out as the work goes: each of minicnn's threads, the calling one among
     them, takes the next item when it is done with its last. On a busy machine one thread may be slowed down for
-    a while; the others then take its share (a fixed split waits for the slowest thread).
+    a while; the others then take its share (a fixed split waits for the slowest thread). After an error no
+    thread starts another item; the first error is raised once every thread has stopped.
     """
     pending = iter(list(items))
     lock = threading.Lock()
+    failed = []
 
-    def worker():
+    def worker(_):
         while True:
             with lock:
-                item = next(pending, _DONE)
+                item = _DONE if failed else next(pending, _DONE)
             if item is _DONE:
                 return
-            fn(item)
+            try:
+                fn(item)
+            except BaseException as error:
+                failed.append(error)
+                raise
 
-    helpers = [_pool().submit(_quiet, lambda _: worker(), None) for _ in range(count() - 1)]
+    helpers = []
+    pool = _pool()
+    if pool is not None:
+        try:
+            helpers = [pool.submit(_quiet, worker, None) for _ in range(count() - 1)]
+        except RuntimeError as error:  # at interpreter exit: the calling thread does it all
+            if "schedule new futures" not in str(error):
+                raise
     try:
-        _quiet(lambda _: worker(), None)
+        _quiet(worker, None)
     finally:
-        for h in helpers:
-            h.result()  # wait for all; re-raise a helper's error
+        concurrent.futures.wait(helpers)  # every thread has stopped before anything is raised or returned
+    if failed:
+        raise failed[0]
 
 
 _DONE = object()
-
-
-def _pool() -> ThreadPoolExecutor:
-    n = count()
-    with _pools_lock:
-        return _pools.get(n) or _pools.setdefault(n, ThreadPoolExecutor(max_workers=n, thread_name_prefix="minicnn"))
 
 
 def _quiet(fn, item):
@@ -91,15 +134,28 @@ def blas_controllable() -> bool:
     return bool(_blas_controllers())
 
 
+_blas_lock = threading.Lock()
+_blas_inside = 0  # threads inside one_blas_thread blocks
+_blas_before: list = []  # the thread counts to restore when the last one leaves
+
+
 @contextlib.contextmanager
 def one_blas_thread():
-    """Within the block, every loaded BLAS runs one thread; the previous counts come back afterwards."""
+    """Within the block, every loaded BLAS runs one thread; the previous counts come back when the last thread
+    inside such a block leaves it (two overlapping blocks restoring in the wrong order would leave one thread)."""
+    global _blas_inside, _blas_before
     libs = _blas_controllers()
-    before = [lib.get_num_threads() for lib in libs]
-    for lib in libs:
-        lib.set_num_threads(1)
+    with _blas_lock:
+        if _blas_inside == 0:
+            _blas_before = [lib.get_num_threads() for lib in libs]
+            for lib in libs:
+                lib.set_num_threads(1)
+        _blas_inside += 1
     try:
         yield
     finally:
-        for lib, n in zip(libs, before):
-            lib.set_num_threads(n)
+        with _blas_lock:
+            _blas_inside -= 1
+            if _blas_inside == 0:
+                for lib, n in zip(libs, _blas_before):
+                    lib.set_num_threads(n)

@@ -30,7 +30,7 @@ def workspace(name: str, shape, dtype) -> np.ndarray:
 
 
 _derived: dict = {}
-_made_here: dict = {}  # id -> weakref of the arrays derived() computed (no caller holds a writable reference)
+_made_here: dict = {}  # id -> weakref of the arrays derived() computed (made read-only: nothing may edit them)
 
 
 def derived(arrays, tag, compute):
@@ -40,7 +40,7 @@ def derived(arrays, tag, compute):
     convolution with its batch norm folded in). ``arrays`` is one array or a tuple of them. Recomputed when
     any of them is replaced by another array or changes in place (a fingerprint of ~1024 values each). An
     array that ``derived`` itself computed (a folded weight, then transformed for Winograd) needs no fingerprint:
-    only minicnn's kernels hold it, and they never write to it.
+    it is made read-only, so nothing can edit it in place.
     """
     arrays = arrays if isinstance(arrays, tuple) else (arrays,)
     first = arrays[0]
@@ -60,6 +60,7 @@ def derived(arrays, tag, compute):
     for out in value if isinstance(value, tuple) else (value,):
         # not if it is (a view of) an input, as np.ascontiguousarray returns an already contiguous input itself
         if isinstance(out, np.ndarray) and not any(a is not None and np.may_share_memory(out, a) for a in arrays):
+            out.flags.writeable = False
             ident = id(out)
             _made_here[ident] = weakref.ref(out, lambda _, i=ident, table=_made_here: table.pop(i, None))
     return value
@@ -71,12 +72,11 @@ def _is_made_here(a) -> bool:
 
 
 def _fingerprint(a: np.ndarray):
-    """A cheap checksum of ``a`` that changes if ``a`` is edited: a hash of its bytes (small arrays: batch-norm
-    statistics, biases), else of about 1024 values evenly spread over it, at least one in every filter (every
-    index of the first axis; swapping two filters changes the hash too). Each value sampled from a large weight
-    is a memory access of its own: 4096 of them cost ResNet50 1 ms per forward pass."""
-    if a.size <= 1024:
+    """A cheap checksum of ``a`` that changes if ``a`` is edited: a hash of all its bytes for small and 1-D arrays
+    (biases, batch-norm statistics: editing one channel must be seen), else of about 1024 values evenly spread over
+    it, at least one in every filter (every index of the first axis; swapping two filters changes the hash too).
+    Each value sampled from a large weight is a memory access of its own: 4096 cost ResNet50 1 ms per pass."""
+    if a.size <= 1024 or a.ndim == 1:
         return hash(a.tobytes())
-    filters = a.shape[0] if a.ndim > 1 else 1
-    step = max(1, min(a.size // 1024, a.size // filters))
+    step = max(1, min(a.size // 1024, a.size // a.shape[0]))
     return hash(np.ravel(a, order="K")[::step].tobytes())  # ravel: a view for any contiguous layout
