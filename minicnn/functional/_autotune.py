@@ -14,6 +14,7 @@ MINICNN_AUTOTUNE=0 turns measuring off: im2col then, except the compiled kernel 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -108,6 +109,7 @@ def _measure(names, x, weight, bias, stride, pads, dilation, groups) -> str:
     return best
 
 
+@functools.cache
 def _last_level_cache_bytes() -> int:
     """The largest CPU cache's size (Linux's sysfs), else 32 MB."""
     sizes = []

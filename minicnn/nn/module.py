@@ -240,12 +240,12 @@ class Module:
     def _to_memory_format(self, memory_format):
         if memory_format not in ("channels_last", "contiguous_format"):
             raise ValueError(f"memory_format must be 'channels_last' or 'contiguous_format', got {memory_format!r}")
+        from minicnn.functional.layout import to_memory_format
+
         for m in self.modules():
             for name, a in m._parameters.items():
-                if isinstance(a, np.ndarray) and a.ndim == 4:
-                    if memory_format == "channels_last":  # (O, I, KH, KW) stored as (O, KH, KW, I)
-                        a = np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-                    m._parameters[name] = np.ascontiguousarray(a) if memory_format == "contiguous_format" else a
+                if isinstance(a, np.ndarray) and a.ndim == 4:  # (O, I, KH, KW), stored as (O, KH, KW, I) if cl
+                    m._parameters[name] = to_memory_format(a, memory_format == "channels_last")
 
     def _move(self, device):
         from minicnn import cuda
