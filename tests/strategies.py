@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 DTYPES = (np.float32, np.float64)
-LAYOUTS = ("C", "F", "strided", "flipped")
+LAYOUTS = ("C", "F", "strided", "flipped", "channels_last")
 ints = st.integers
 
 
@@ -18,8 +18,10 @@ def make_array(seed, shape, dtype, layout="C", values="normal"):
     """A random array of ``shape`` and ``dtype`` whose memory layout is ``layout``:
 
     C (contiguous), F (Fortran order), strided (every other element of a larger array), flipped
-    (negative strides on the last two axes). ``values``: normal, ties (small integers, for max pooling),
-    or special (normal with NaN, +inf and -inf sprinkled in).
+    (negative strides on the last two axes), channels_last (a 4-D array stored pixel by pixel, memory order
+    N, H, W, C, as torch.channels_last: the layout minicnn's models run in; other ranks stay C-contiguous).
+    ``values``: normal, ties (small integers, for max pooling), or special (normal with NaN, +inf and -inf
+    sprinkled in).
     """
     rng = np.random.default_rng(seed)
     if values == "ties":
@@ -39,6 +41,8 @@ def make_array(seed, shape, dtype, layout="C", values="normal"):
         return big[..., ::2]
     if layout == "flipped" and a.ndim >= 2:
         return np.ascontiguousarray(a[..., ::-1, ::-1])[..., ::-1, ::-1]
+    if layout == "channels_last" and a.ndim == 4:
+        return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
     return a
 
 

@@ -175,28 +175,64 @@ def test_bounded_im2col_equals_the_readable_full_matrix(monkeypatch):
     np.testing.assert_allclose(conv_im2col.conv2d_im2col(xp, w, b, (2, 1), (1, 2), 2), full, rtol=1e-14, atol=1e-14)
 
 
+@pytest.mark.parametrize("by_kernel_row", [False, True])
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("stride, dilation", [((1, 1), (1, 1)), ((2, 3), (1, 1)), ((1, 2), (2, 1)), ((1, 1), (1, 2))])
-def test_channels_last_im2col_bands_equal_the_readable_full_matrix(monkeypatch, threads, stride, dilation):
-    """Channels-last im2col, in many bands run on one or two threads, with kernel rows copied whole (no dilation
-    along W) or tap by tap: the full-matrix result, to rounding (the GEMM sums in its own order)."""
+def test_channels_last_im2col_bands_equal_the_readable_full_matrix(
+    monkeypatch, threads, stride, dilation, by_kernel_row
+):
+    """Channels-last im2col, in many bands run on one or two threads, each padding its own input rows, with
+    kernel rows copied whole (no dilation along W) or tap by tap, as full columns or one GEMM per kernel row
+    (stride 1 along H only): the full-matrix result, to rounding (the GEMM sums in its own order)."""
     from minicnn.kernels import threads as worker_threads
 
     monkeypatch.setattr(worker_threads, "count", lambda: threads)
-    monkeypatch.setattr(conv_im2col, "WORKSPACE_ELEMENTS", 200)  # one or two output rows per band
+    monkeypatch.setattr(conv_im2col, "WORKSPACE_ELEMENTS", 200)  # one to three output rows per band
     monkeypatch.setattr(conv_im2col, "MIN_THREAD_PIXELS", 1)  # split even this small layer between threads
-    shared = []
-    real_share = worker_threads.share
+    monkeypatch.setattr(conv_im2col, "KERNEL_ROW_GEMM_MIN", 1 if by_kernel_row else 10**9)
+    shared, row_gemms = [], []
+    real_share, real_row_gemm = worker_threads.share, conv_im2col._gemm_by_kernel_row
     monkeypatch.setattr(worker_threads, "share", lambda fn, items: shared.append(1) or real_share(fn, items))
+    monkeypatch.setattr(conv_im2col, "_gemm_by_kernel_row", lambda *a: row_gemms.append(1) or real_row_gemm(*a))
     x, w, b = make_array(15, (2, 5, 13, 12), np.float64), make_array(16, (4, 5, 3, 2), np.float64), np.arange(4.0)
-    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (2, 2)))
-    full = conv_im2col.conv2d_im2col_full(xp, w, b, stride, dilation, 1)
+    full = conv_im2col.conv2d_im2col_full(np.pad(x, ((0, 0), (0, 0), (1, 1), (2, 2))), w, b, stride, dilation, 1)
     weight_cols = np.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(-1, 4)
-    xp_cl = np.ascontiguousarray(xp.transpose(0, 2, 3, 1))
-    got = conv_im2col.conv2d_im2col_cl(xp_cl, weight_cols, b, (3, 2), stride, dilation, relu=True)
+    x_cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    got = conv_im2col.conv2d_im2col_cl(x_cl, weight_cols, b, (3, 2), stride, (1, 1, 2, 2), dilation, relu=True)
     np.testing.assert_allclose(got, np.maximum(full, 0), rtol=1e-12, atol=1e-12)
     assert got.transpose(0, 2, 3, 1).flags.c_contiguous
     assert bool(shared) == (threads == 2 and worker_threads.blas_controllable())  # the bands ran on both threads
+    assert bool(row_gemms) == (by_kernel_row and stride[0] == 1 and bool(shared))  # for bands on threads only
+    unpadded = conv_im2col.conv2d_im2col_cl(x_cl[:, 1:, 2:], weight_cols, b, (3, 2), stride, (0,) * 4, dilation)
+    reference = conv_im2col.conv2d_im2col_full(x[:, :, 1:, 2:], w, b, stride, dilation, 1)  # nothing to pad
+    np.testing.assert_allclose(unpadded, reference, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "c_in, stride, padding, dilation",
+    [(24, 1, 1, 1), (96, 1, 1, 1), (96, 1, 2, 2), (96, 2, 1, 1), (96, (1, 2), (0, 3), (1, 2))],
+)
+def test_channels_last_im2col_matches_torch_by_columns_and_by_kernel_rows(
+    monkeypatch, c_in, stride, padding, dilation, dtype
+):
+    """With the real thresholds, bands on two threads: 24 channels (KW*C_in = 72) build full columns, 96
+    channels (288) run one GEMM per kernel row unless the stride along H is not 1; each against torch."""
+    from minicnn.kernels import threads as worker_threads
+
+    monkeypatch.setattr(worker_threads, "count", lambda: 2)
+    row_gemms, real_row_gemm = [], conv_im2col._gemm_by_kernel_row
+    monkeypatch.setattr(conv_im2col, "_gemm_by_kernel_row", lambda *a: row_gemms.append(1) or real_row_gemm(*a))
+    x = channels_last(make_array(20, (2, c_in, 17, 40), dtype))
+    w, b = make_array(21, (40, c_in, 3, 3), dtype), make_array(22, (40,), dtype)
+    kw = dict(stride=stride, padding=padding, dilation=dilation)
+    got = F.conv2d(x, w, b, **kw, algorithm="im2col")
+    ref = torch_op("conv2d", x, w, b, float64=True, **kw)
+    scale = torch_op("conv2d", np.abs(x), np.abs(w), np.abs(b), float64=True, **kw).max()
+    assert F.is_channels_last(got)
+    assert_close(got, ref, kind="im2col", dtype=dtype, scale=scale)
+    if worker_threads.blas_controllable():
+        assert bool(row_gemms) == (c_in == 96 and stride != 2)  # the cases cover both paths
 
 
 def vgg16_pair(tmp_path, seed):

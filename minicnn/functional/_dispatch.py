@@ -72,18 +72,16 @@ def winograd_applies(w_shape, stride, dilation, groups) -> bool:
     return tuple(w_shape[2:]) == (3, 3) and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1) and groups == 1
 
 
-def _padded(x, pads, channels_last=False):
-    """x with zeros around it, written into this thread's reusable buffer (see kernels/workspace.py): a
-    C-contiguous (N, C, H', W') array, or (N, H', W', C) if ``channels_last``."""
+def _padded(x, pads):
+    """x with zeros around it: a C-contiguous (N, C, H', W') array in this thread's reusable buffer (see
+    kernels/workspace.py)."""
     top, bottom, left, right = pads
     N, C, H, W = x.shape
-    shape = (N, H + top + bottom, W + left + right, C) if channels_last else (N, C, H + top + bottom, W + left + right)
-    buf = workspace("padded input cl" if channels_last else "padded input", shape, x.dtype)
-    xp = buf.transpose(0, 3, 1, 2) if channels_last else buf  # indexed as (N, C, H', W') either way
+    xp = workspace("padded input", (N, C, H + top + bottom, W + left + right), x.dtype)
     if top or bottom or left or right:
         xp[:, :, :top], xp[:, :, H + top :], xp[:, :, :, :left], xp[:, :, :, W + left :] = 0, 0, 0, 0
     xp[:, :, top : top + H, left : left + W] = x
-    return buf
+    return xp
 
 
 def _weight_cols(w):
@@ -133,9 +131,8 @@ def _run(name, x, weight, bias, stride, pads, dilation, groups, relu):
         return conv2d_1x1_channels_last(x, weight, bias, stride, relu)
     if name == "im2col" and is_channels_last(x) and groups == 1:  # columns built from channels-last pixels
         weight_cols = derived(weight, "im2col-cl", _weight_cols)
-        return conv2d_im2col_cl(
-            _padded(x, pads, channels_last=True), weight_cols, bias, weight.shape[2:], stride, dilation, relu
-        )
+        x_cl = x.transpose(0, 2, 3, 1)  # (N, H, W, C_in); each band pads the rows it reads
+        return conv2d_im2col_cl(x_cl, weight_cols, bias, weight.shape[2:], stride, pads, dilation, relu)
     xp = _padded(x, pads)  # a C-contiguous zero-padded copy, in a reused buffer
     kernel = SPECIAL_KERNELS.get((name, shape_kind(weight.shape, groups)), KERNELS[name])
     if kernel is conv2d_im2col:

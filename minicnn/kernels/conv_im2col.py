@@ -67,6 +67,9 @@ def conv2d_im2col_full(x, weight, bias, stride, dilation, groups):
 WORKSPACE_ELEMENTS = 1 << 20
 #: Channels-last im2col splits a layer's rows between threads only if each thread gets this many output pixels.
 MIN_THREAD_PIXELS = 256
+#: Channels-last im2col runs one GEMM per kernel row (see conv2d_im2col_cl) when a kernel row holds this many
+#: input numbers (KW*C_in): VGG16's 3x3 layers from 128 channels in (10% faster at 256 and 512 channels).
+KERNEL_ROW_GEMM_MIN = 256
 
 
 def conv2d_im2col(x, weight, bias, stride, dilation, groups, relu=False):
@@ -129,7 +132,7 @@ def conv2d_1x1(x, weight, bias, stride, dilation, groups):
     return out
 
 
-def conv2d_im2col_cl(xp, weight_cols, bias, kernel_size, stride, dilation, relu=False):
+def conv2d_im2col_cl(x, weight_cols, bias, kernel_size, stride, padding, dilation, relu=False):
     """im2col + GEMM for channels-last activations (groups 1): the output comes out channels-last, no transposes.
 
     With the C values of a pixel contiguous, a receptive field is KH*KW runs of C contiguous numbers, so the
@@ -139,23 +142,41 @@ def conv2d_im2col_cl(xp, weight_cols, bias, kernel_size, stride, dilation, relu=
 
         cols (rows*OW, KH*KW*C_in) @ weight_cols (KH*KW*C_in, C_out) -> out[n, rows, :, :] (rows*OW, C_out)
 
-    Bands of output rows run on minicnn's threads at once, each building its own columns and calling a
-    one-threaded GEMM (NumPy copies run on one core, so building the columns in one thread while the other
-    waits would leave half the machine idle). A small layer (fewer than MIN_THREAD_PIXELS output pixels per
-    thread) runs its bands one after the other with BLAS's own threads instead: a GEMM of a hundred rows is too
-    small for one core to run well (VGG16's 512 channels at 14x14: 2.8 ms split by rows, 2.5 ms as one GEMM).
+    Each band first copies the input rows it reads, zero-padded, into a small buffer (no padded copy of the
+    whole input, made by one thread before the others can start). With stride 1 along H, long kernel rows
+    (KW*C_in >= KERNEL_ROW_GEMM_MIN) and bands shared between threads, a band builds only the fields of one
+    kernel row, ``fields[i, ow]`` = the KW*C_in numbers that kernel row reads in padded input row i, and sums
+    KH GEMMs over shifted views of it::
 
-    Shape: xp (N, H, W, C_in), zero-padded, C-contiguous; weight_cols = weight.transpose(2, 3, 1, 0) reshaped
-    (KH*KW*C_in, C_out) -> (N, C_out, OH, OW) stored as (N, OH, OW, C_out).
+        out[oh, ow] = sum_kh fields[oh + kh*dH, ow] @ weight_cols[kh]        (KW*C_in, C_out) for each kh
+
+    KH times less copying than the full columns, and KH times more output rows from the same workspace: for
+    VGG16's 256- and 512-channel layers a GEMM of a few hundred rows packed the whole weight matrix for them.
+    (A layer too small to split runs one GEMM on BLAS's threads: KH of them, each waking the threads, cost more.)
+
+    Bands run on minicnn's threads at once, each building its own columns and calling a one-threaded GEMM
+    (NumPy copies run on one core, so building the columns in one thread while the other waits would leave
+    half the machine idle). A small layer (fewer than MIN_THREAD_PIXELS output pixels per thread) runs its
+    bands one after the other with BLAS's own threads instead: a GEMM of a hundred rows is too small for one
+    core to run well (VGG16's 512 channels at 14x14: 2.8 ms split by rows, 2.5 ms as one GEMM).
+
+    Shape: x (N, H, W, C_in), not padded, any strides; padding (top, bottom, left, right); weight_cols =
+    weight.transpose(2, 3, 1, 0) reshaped (KH*KW*C_in, C_out) -> (N, C_out, OH, OW) stored as (N, OH, OW, C_out).
     """
-    N, H, W, C = xp.shape
+    N, H, W, C = x.shape
     (KH, KW), (sH, sW), (dH, dW) = kernel_size, stride, dilation
-    OH, OW = conv_output_size(H, KH, sH, dH), conv_output_size(W, KW, sW, dW)
+    top, bottom, left, right = padding
+    OH, OW = conv_output_size(H + top + bottom, KH, sH, dH), conv_output_size(W + left + right, KW, sW, dW)
     C_out = weight_cols.shape[1]
-    out = np.empty((N, OH, OW, C_out), dtype=xp.dtype)
-    rows = max(1, min(OH, WORKSPACE_ELEMENTS // max(1, KH * KW * C * OW)))  # output rows per band, at most
+    out = np.empty((N, OH, OW, C_out), dtype=x.dtype)
     t = threads.count()
     split = t > 1 and N * OH * OW >= MIN_THREAD_PIXELS * t and threads.blas_controllable()
+    by_kernel_row = split and sH == 1 and KH > 1 and KW * C >= KERNEL_ROW_GEMM_MIN
+    if by_kernel_row:  # output rows per band, at most: their fields, KH-1 rows of halo included, fill the workspace
+        rows = WORKSPACE_ELEMENTS // max(1, KW * C * OW) - (KH - 1) * dH
+    else:
+        rows = WORKSPACE_ELEMENTS // max(1, KH * KW * C * OW)
+    rows = max(1, min(OH, rows))
     if split and N == 1:  # as many bands for every thread (7 bands on 2 threads: the last one does 4, one waits)
         per_thread = -(-OH // (rows * t))
         rows = -(-OH // (per_thread * t))
@@ -163,10 +184,14 @@ def conv2d_im2col_cl(xp, weight_cols, bias, kernel_size, stride, dilation, relu=
 
     def run(band):
         n, oh0, r = band
-        cols = workspace("im2col cl columns", r * OW * KH * KW * C, xp.dtype).reshape(r, OW, KH, KW, C)
-        _receptive_rows(xp[n], oh0, r, OW, (KH, KW), (sH, sW), (dH, dW), cols)
-        block = out[n, oh0 : oh0 + r].reshape(r * OW, C_out)  # a view: the GEMM writes the output in place
-        np.matmul(cols.reshape(r * OW, KH * KW * C), weight_cols, out=block)
+        xb = _padded_rows(x[n], oh0 * sH, oh0 * sH + sH * (r - 1) + dH * (KH - 1) + 1, padding)
+        block = out[n, oh0 : oh0 + r].reshape(r * OW, C_out)  # a view: the GEMMs write the output in place
+        if by_kernel_row:
+            _gemm_by_kernel_row(xb, r, OW, (KH, KW), sW, (dH, dW), weight_cols, block)
+        else:
+            cols = workspace("im2col cl columns", (r, OW, KH, KW, C), x.dtype)
+            _receptive_fields(xb, (KH, KW), (sH, sW), (dH, dW), cols)
+            np.matmul(cols.reshape(r * OW, KH * KW * C), weight_cols, out=block)
         if bias is not None:  # bias and ReLU while the block is in cache (NumPy: no Numba for plain im2col)
             block += bias
         if relu:
@@ -181,28 +206,57 @@ def conv2d_im2col_cl(xp, weight_cols, bias, kernel_size, stride, dilation, relu=
     return out.transpose(0, 3, 1, 2)
 
 
-def _receptive_rows(x, oh0, r, OW, kernel_size, stride, dilation, cols):
-    """Copy the receptive fields of output rows oh0 .. oh0+r-1 of one image into ``cols`` (r, OW, KH, KW, C).
+def _padded_rows(x, h0, h1, padding):
+    """Rows h0 .. h1-1 of ``x`` (H, W, C) zero-padded by ``padding``, counted in padded coordinates: a
+    (h1 - h0, W + left + right, C) array in this thread's buffer (``x`` itself, sliced, when nothing is padded)."""
+    top, bottom, left, right = padding
+    H, W, C = x.shape
+    if not (top or bottom or left or right):
+        return x[h0:h1]
+    xb = workspace("im2col cl input rows", (h1 - h0, W + left + right, C), x.dtype)
+    i0, i1 = max(h0, top) - h0, min(h1, top + H) - h0  # the rows of xb that hold rows of x
+    xb[:i0], xb[i1:], xb[i0:i1, :left], xb[i0:i1, left + W :] = 0, 0, 0, 0
+    xb[i0:i1, left : left + W] = x[h0 + i0 - top : h0 + i1 - top]
+    return xb
 
-    Tap (kh, kw) of every pixel of the band is one strided (r, OW, C) slice of ``x`` (H, W, C). Without
-    dilation along W the KW taps of a kernel row are neighbours, KW*C contiguous numbers, so each kernel row is
-    one copy of a (r, OW, KW*C) view (``as_strided``): KH copies of long runs instead of KH*KW short ones (for
-    ResNet50's 7x7 stem on 3 channels, runs of 21 numbers instead of 3: 2x faster).
+
+def _receptive_fields(x, kernel_size, stride, dilation, cols):
+    """``cols[oh, ow, kh, kw] = x[oh*sH + kh*dH, ow*sW + kw*dW]``: the receptive field of every output pixel of
+    the input rows ``x`` (H', W', C), copied into ``cols`` (OH', OW', KH, KW, C).
+
+    Without dilation along W the KW taps of a kernel row are neighbours, KW*C contiguous numbers, so the whole
+    copy is one strided (OH', OW', KH, KW*C) view of ``x`` (``as_strided``): long runs instead of KH*KW copies of
+    C numbers (for ResNet50's 7x7 stem on 3 channels, runs of 21 numbers instead of 3: 2x faster).
     """
     (KH, KW), (sH, sW), (dH, dW) = kernel_size, stride, dilation
-    H, W, C = x.shape
+    OH, OW, C = cols.shape[0], cols.shape[1], x.shape[2]
     sx_h, sx_w, sx_c = x.strides
-    for kh in range(KH):
-        hs = oh0 * sH + kh * dH
-        if dW == 1 and sx_w == C * sx_c:  # kernel-row neighbours are contiguous
-            fields = np.lib.stride_tricks.as_strided(
-                x[hs:], shape=(r, OW, KW * C), strides=(sH * sx_h, sW * sx_w, sx_c), writeable=False
-            )
-            cols[:, :, kh] = fields.reshape(r, OW, KW, C)
-        else:
+    if dW == 1 and sx_w == C * sx_c:
+        shape, strides = (OH, OW, KH, KW * C), (sH * sx_h, sW * sx_w, dH * sx_h, sx_c)
+        cols[...] = np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False).reshape(OH, OW, KH, KW, C)
+    else:
+        for kh in range(KH):
             for kw in range(KW):
-                ws = kw * dW
-                cols[:, :, kh, kw] = x[hs : hs + sH * (r - 1) + 1 : sH, ws : ws + sW * (OW - 1) + 1 : sW]
+                h, w = kh * dH, kw * dW
+                cols[:, :, kh, kw] = x[h : h + sH * (OH - 1) + 1 : sH, w : w + sW * (OW - 1) + 1 : sW]
+
+
+def _gemm_by_kernel_row(xb, r, OW, kernel_size, sW, dilation, weight_cols, block):
+    """``block`` (r*OW, C_out) = the convolution of input rows ``xb`` (r + (KH-1)*dH, W', C), stride 1 along H,
+    as KH GEMMs: the fields of one kernel row in every input row, built once, then for each kh the r rows
+    starting at kh*dH, a contiguous (r*OW, KW*C) matrix, times that kernel row's weights (KW*C, C_out)."""
+    (KH, KW), (dH, dW) = kernel_size, dilation
+    R, _, C = xb.shape
+    C_out = block.shape[1]
+    fields = workspace("im2col cl kernel-row fields", (R, OW, 1, KW, C), xb.dtype)
+    _receptive_fields(xb, (1, KW), (1, sW), (1, dW), fields)  # the receptive fields of a 1 x KW kernel
+    fields = fields.reshape(R, OW, KW * C)
+    w = weight_cols.reshape(KH, KW * C, C_out)  # rows of weight_cols are in (kh, kw, c) order
+    partial = workspace("im2col cl partial sums", (r * OW, C_out), block.dtype)
+    np.matmul(fields[:r].reshape(r * OW, KW * C), w[0], out=block)
+    for kh in range(1, KH):
+        np.matmul(fields[kh * dH : kh * dH + r].reshape(r * OW, KW * C), w[kh], out=partial)
+        block += partial
 
 
 def conv2d_1x1_channels_last(x, weight, bias, stride, relu=False, residual=None):
