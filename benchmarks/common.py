@@ -81,12 +81,18 @@ def _sample(runs: dict, repeats: int, pause: float, samples: dict) -> None:
             samples[name].append(time.perf_counter() - t0)
 
 
-def gemm_peak(np, n=2048, repeats=15) -> float:
-    """GFLOP/s of the fastest of ``repeats`` float32 n x n x n products through NumPy's BLAS, back to back: the
-    machine's practical peak. The fastest, not the median: a peak measured while the machine was slowed down
-    (once 389 GFLOP/s instead of 440-465) would make every layer look closer to it than it is."""
+def gemm_product(np, n=2048):
+    """A float32 n x n x n product through NumPy's BLAS, and its FLOPs: what the GEMM peak is measured with."""
     a = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
-    return 2 * n**3 / _fastest(lambda: a @ a, repeats) / 1e9
+    return (lambda: a @ a), 2 * n**3
+
+
+def gemm_peak(np, n=2048, repeats=15) -> float:
+    """GFLOP/s of the fastest of ``repeats`` products (``gemm_product``), back to back: the machine's practical
+    peak. The fastest, not the median: a peak measured while the machine was slowed down (once 389 GFLOP/s
+    instead of 440-465) would make every layer look closer to it than it is."""
+    product, flops = gemm_product(np, n)
+    return flops / _fastest(product, repeats) / 1e9
 
 
 def memory_bandwidth(np, mb=256, repeats=9) -> float:
@@ -103,9 +109,10 @@ def _fastest(fn, repeats: int) -> float:
     return min(samples["fn"])
 
 
-def time_in_blocks(runs: dict, repeats: int, blocks: int = 3, pause: float = 0.02) -> dict:
+def time_in_blocks(runs: dict, repeats: int, blocks: int = 3, pause: float = 0.02, fastest=()) -> dict:
     """Median seconds per call of each function, timed in blocks of consecutive calls: A A A A, B B B B, ...,
     the round repeated ``blocks`` times; the first call of each block is not timed, and only it waits ``pause``.
+    For the names in ``fastest``, the fastest call instead of the median (a peak, such as the GEMM's).
 
     Why blocks, not A, B, A, B: a contender's caches then hold its own data, as they do for a network's layers
     called again and again, and not the previous contender's (alternating minicnn's algorithms made the same
@@ -120,4 +127,4 @@ def time_in_blocks(runs: dict, repeats: int, blocks: int = 3, pause: float = 0.0
             _busy_wait(pause)  # the previous contender's spinning threads stop
             fn()  # untimed: after the previous contender (and, the first time, Numba compiles and auto measures)
             _sample({name: fn}, per_block, 0.0, samples)  # back to back, as a network's layers follow each other
-    return {name: median(s) for name, s in samples.items()}
+    return {name: min(s) if name in fastest else median(s) for name, s in samples.items()}

@@ -25,8 +25,8 @@ def markdown(r: dict) -> str:
         "in blocks, three rounds; every ratio is against torch in the same run, same threads.",
         "",
         f"Machine: {m['cpu']} ({m['machine']}), {m['threads']} threads for every library; float32 GEMM peak "
-        f"measured at {peak:.0f} GFLOP/s (the fastest of 15 runs), memory bandwidth {m['bandwidth_gbs']:.1f} GB/s; "
-        f"NumPy {m['numpy']}, "
+        f"measured at {peak:.0f} GFLOP/s at the start (the fastest of 15 runs), memory bandwidth "
+        f"{m['bandwidth_gbs']:.1f} GB/s; NumPy {m['numpy']}, "
         f"torch {m['torch']}; {m['date']}." + (" **Quick smoke run: not meaningful.**" if m["quick"] else ""),
         "",
         "## Whole networks (eval mode, float32, milliseconds per forward pass; ratio to torch)",
@@ -64,11 +64,12 @@ def markdown(r: dict) -> str:
         "",
         "naive is timed on a 1/16 x 1/16 crop and scaled up; numba's direct loops are skipped in quick runs. "
         "*cl*: the input stored channels-last, as the models run (winograd then needs no layout copy); "
-        "ratios are to torch on NCHW.",
+        "ratios are to torch on NCHW. The GEMM peak of each row is measured again in that layer's rounds (the "
+        "fastest of its 2048x2048 products there), since the machine drifts during a run; column *peak*.",
         "",
-        "| model | layer | input | GFLOP | torch | torch cl | im2col | im2col cl | numba | winograd | winograd cl "
-        "| winograd2 | auto | auto cl | naive | im2col MB | winograd error |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| model | layer | input | GFLOP | peak GFLOP/s | torch | torch cl | im2col | im2col cl | numba | winograd "
+        "| winograd cl | winograd2 | auto | auto cl | naive | im2col MB | winograd error |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in r["layers"]:
         t = row["torch"]["ms"]
@@ -80,7 +81,8 @@ def markdown(r: dict) -> str:
 
         out.append(
             f"| {row['model']} | {row['layer']} | {'x'.join(map(str, row['shape'][1:]))} | {row['gflop']:.2f} "
-            f"| {t:.1f} ({100 * row['torch']['of_peak']:.0f}%) | {cell('torch_cl')} | {cell('im2col')} | "
+            f"| {row['gemm_peak_gflops']:.0f} | {t:.1f} ({100 * row['torch']['of_peak']:.0f}%) | {cell('torch_cl')} "
+            f"| {cell('im2col')} | "
             f"{cell('im2col_cl')} | "
             f"{cell('numba')} | {cell('winograd')} | {cell('winograd_cl')} | {cell('winograd2')} | {cell('auto')} | "
             f"{cell('auto_cl')} | "

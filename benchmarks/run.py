@@ -62,7 +62,7 @@ def main(argv=None):
         "quick": args.quick,
     }}  # fmt: skip
     common.progress("== per-layer")
-    results["layers"] = layers.run(np, torch, args, peak)
+    results["layers"] = layers.run(np, torch, args)
     with tempfile.TemporaryDirectory() as tmp:
         common.progress("== writing torchvision checkpoints (random weights) for the whole-network runs")
         checkpoints = {}

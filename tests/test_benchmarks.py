@@ -17,6 +17,12 @@ def test_benchmark_suite_runs_and_writes_its_report(tmp_path):
     assert len(data["layers"]) >= 9 and all(
         row["torch"]["ms"] > 0 and row["im2col"]["ms"] > 0 for row in data["layers"]
     )
+    for row in data["layers"]:  # fractions of the GEMM peak measured beside each layer
+        assert row["gemm_peak_gflops"] > 0 and "gemm" not in row
+        assert (
+            abs(row["torch"]["of_peak"] * row["gemm_peak_gflops"] - row["torch"]["gflops"])
+            < 1e-6 * row["torch"]["gflops"]
+        )
     assert {n["model"] for n in data["networks"]} == {"vgg16", "resnet50"}
     assert data["memory"]["minicnn_mb"] > 0 and data["load_ms"]["torch"] > 0
     table = (tmp_path / "docs" / "benchmarks.md").read_text()
