@@ -208,6 +208,23 @@ def test_channels_last_im2col_bands_equal_the_readable_full_matrix(
     np.testing.assert_allclose(unpadded, reference, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("by_kernel_row", [False, True])
+def test_channels_last_im2col_bands_made_of_padding_only(monkeypatch, by_kernel_row):
+    """Padding wider than the kernel's reach: some bands read only padded rows (zeros), and bias is all they
+    give; the result is still torch's."""
+    from minicnn.kernels import threads as worker_threads
+
+    monkeypatch.setattr(worker_threads, "count", lambda: 2)
+    monkeypatch.setattr(conv_im2col, "WORKSPACE_ELEMENTS", 300)  # a few output rows per band
+    monkeypatch.setattr(conv_im2col, "MIN_THREAD_PIXELS", 1)
+    monkeypatch.setattr(conv_im2col, "KERNEL_ROW_GEMM_MIN", 1 if by_kernel_row else 10**9)
+    x = channels_last(make_array(23, (2, 4, 3, 5), np.float64))
+    w, b = make_array(24, (6, 4, 3, 3), np.float64), make_array(25, (6,), np.float64)
+    got = F.conv2d(x, w, b, padding=(7, 2), algorithm="im2col")
+    ref = torch_op("conv2d", x, w, b, padding=(7, 2), float64=True)
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
     "c_in, stride, padding, dilation",

@@ -214,7 +214,8 @@ def _padded_rows(x, h0, h1, padding):
     if not (top or bottom or left or right):
         return x[h0:h1]
     xb = workspace("im2col cl input rows", (h1 - h0, W + left + right, C), x.dtype)
-    i0, i1 = max(h0, top) - h0, min(h1, top + H) - h0  # the rows of xb that hold rows of x
+    i0 = min(max(top - h0, 0), h1 - h0)  # rows i0 .. i1-1 of xb hold rows of x (none if the band is all padding)
+    i1 = max(min(top + H - h0, h1 - h0), i0)
     xb[:i0], xb[i1:], xb[i0:i1, :left], xb[i0:i1, left + W :] = 0, 0, 0, 0
     xb[i0:i1, left : left + W] = x[h0 + i0 - top : h0 + i1 - top]
     return xb
