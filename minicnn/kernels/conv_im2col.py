@@ -67,8 +67,8 @@ def conv2d_im2col_full(x, weight, bias, stride, dilation, groups):
 WORKSPACE_ELEMENTS = 1 << 20
 #: Channels-last im2col splits a layer's rows between threads only if each thread gets this many output pixels.
 MIN_THREAD_PIXELS = 256
-#: Channels-last im2col runs one GEMM per kernel row (see conv2d_im2col_cl) when a kernel row holds this many
-#: input numbers (KW*C_in): every 3x3 layer of VGG16 and ResNet50 but the first (4-16% faster than full columns).
+#: Channels-last im2col runs one GEMM per kernel row (see conv2d_im2col_cl) when a kernel row holds at least this
+#: many input numbers (KW*C_in): every 3x3 layer of VGG16 and ResNet50 but the first (4-16% faster than full columns).
 KERNEL_ROW_GEMM_MIN = 128
 
 
@@ -148,10 +148,11 @@ def conv2d_im2col_cl(x, weight_cols, bias, kernel_size, stride, padding, dilatio
     kernel row, ``fields[i, ow]`` = the KW*C_in numbers that kernel row reads in padded input row i, and sums
     KH GEMMs over shifted views of it::
 
-        out[oh, ow] = sum_kh fields[oh + kh*dH, ow] @ weight_cols[kh]        (KW*C_in, C_out) for each kh
+        out[oh0 + i, ow] = sum_kh fields[i + kh*dH, ow] @ w[kh]      w = weight_cols.reshape(KH, KW*C_in, C_out)
 
-    KH times less copying than the full columns, and KH times more output rows from the same workspace: for
-    VGG16's 256- and 512-channel layers a GEMM of a few hundred rows packed the whole weight matrix for them.
+    Up to KH times less copying than the full columns (r + (KH-1)*dH rows of fields for r output rows, band row
+    oh0 + i reading fields rows i .. i + (KH-1)*dH), and up to KH times more output rows from the same workspace:
+    for VGG16's 256- and 512-channel layers a GEMM of a few hundred rows packed the whole weight matrix for them.
     (A layer too small to split runs one GEMM on BLAS's threads: KH of them, each waking the threads, cost more.)
 
     Bands run on minicnn's threads at once, each building its own columns and calling a one-threaded GEMM
@@ -172,7 +173,7 @@ def conv2d_im2col_cl(x, weight_cols, bias, kernel_size, stride, padding, dilatio
     t = threads.count()
     split = t > 1 and N * OH * OW >= MIN_THREAD_PIXELS * t and threads.blas_controllable()
     by_kernel_row = split and sH == 1 and KH > 1 and KW * C >= KERNEL_ROW_GEMM_MIN
-    if by_kernel_row:  # output rows per band, at most: their fields, KH-1 rows of halo included, fill the workspace
+    if by_kernel_row:  # output rows per band, at most: their fields, (KH-1)*dH rows of halo included, fill it
         rows = WORKSPACE_ELEMENTS // max(1, KW * C * OW) - (KH - 1) * dH
     else:
         rows = WORKSPACE_ELEMENTS // max(1, KH * KW * C * OW)
@@ -208,7 +209,8 @@ def conv2d_im2col_cl(x, weight_cols, bias, kernel_size, stride, padding, dilatio
 
 def _padded_rows(x, h0, h1, padding):
     """Rows h0 .. h1-1 of ``x`` (H, W, C) zero-padded by ``padding``, counted in padded coordinates: a
-    (h1 - h0, W + left + right, C) array in this thread's buffer (``x`` itself, sliced, when nothing is padded)."""
+    (h1 - h0, W + left + right, C) array in this thread's buffer, valid until this thread's next call (``x``
+    itself, sliced, when nothing is padded)."""
     top, bottom, left, right = padding
     H, W, C = x.shape
     if not (top or bottom or left or right):
