@@ -36,11 +36,18 @@ def _conv_bn(x, sd, conv, bn, stride=1, groups=1, act=True):
     return TF.relu6(x) if act else x
 
 
-def forward(state_dict: dict, x: np.ndarray, dtype=torch.float64) -> dict:
-    """Every block's output (float64 by default) for the (N, 3, H, W) image batch ``x``."""
-    sd = {k: torch.from_numpy(np.asarray(v)).to(dtype) for k, v in state_dict.items() if v.dtype != np.int64}
+def _tensor(a, device, dtype):
+    return (a if isinstance(a, torch.Tensor) else torch.from_numpy(np.asarray(a))).to(device, dtype)
+
+
+def forward(state_dict: dict, x, dtype=torch.float64, device="cpu", numpy=True) -> dict:
+    """Every block's output (float64 by default, computed on ``device``) for the (N, 3, H, W) image batch ``x``.
+
+    ``state_dict`` and ``x`` hold NumPy arrays or tensors; the outputs are NumPy arrays, or tensors on ``device``
+    with ``numpy=False``."""
+    sd = {k: _tensor(v, device, dtype) for k, v in state_dict.items() if str(v.dtype) not in ("int64", "torch.int64")}
     out = {}
-    h = _conv_bn(torch.from_numpy(np.asarray(x)).to(dtype), sd, "_conv_stem", "_bn0", stride=2)
+    h = _conv_bn(_tensor(x, device, dtype), sd, "_conv_stem", "_bn0", stride=2)
     out["stem"] = h
     n_blocks = 1 + max(int(k.split(".")[1]) for k in sd if k.startswith("_blocks."))
     for i in range(n_blocks):
@@ -58,4 +65,4 @@ def forward(state_dict: dict, x: np.ndarray, dtype=torch.float64) -> dict:
     out["head"] = h
     pooled = h.mean(dim=(2, 3))
     out["logits"] = TF.linear(pooled, sd["_fc.weight"], sd["_fc.bias"])
-    return {k: v.numpy() for k, v in out.items()}
+    return {k: v.cpu().numpy() for k, v in out.items()} if numpy else out

@@ -11,6 +11,8 @@ import tempfile
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.devices import needs_cuda, torch_cuda_available
+
 # "auto" remembers its measurements on disk: keep the tests' out of the user's cache.
 os.environ.setdefault("MINICNN_CACHE_DIR", tempfile.mkdtemp(prefix="minicnn-test-cache-"))
 
@@ -30,26 +32,14 @@ def pytest_report_header(config):
     return f"free disk in {folder}: {shutil.disk_usage(folder).free / 1e9:.1f} GB (the tests need about 1 GB)"
 
 
-def _cuda_available() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
-    return torch.cuda.is_available()
+if torch_cuda_available():  # the references in full float32 (or float64): no TF32 in torch's CUDA kernels
+    import torch
 
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
 
-#: Parametrize a test over the device torch computes the reference on. minicnn computes on the CPU;
-#: the CUDA variant checks that torch's CUDA kernels (TF32 off) agree with it too.
-DEVICES = [
-    "cpu",
-    pytest.param(
-        "cuda",
-        marks=[
-            pytest.mark.cuda,
-            pytest.mark.skipif(not _cuda_available(), reason="no CUDA GPU (torch.cuda)"),
-        ],
-    ),
-]
+#: Parametrize a test over the device both sides compute on: "cuda" runs minicnn's CUDA kernels on DeviceArrays
+#: (tests/devices.py) against torch's CUDA kernels.
+DEVICES = ["cpu", pytest.param("cuda", marks=needs_cuda)]
 
 
 @pytest.fixture(params=DEVICES, scope="session")

@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 
 import minicnn.functional as F  # noqa: E402
 from minicnn import cuda, nn  # noqa: E402
+from minicnn.cuda import conv_blocked, ops  # noqa: E402
 from minicnn.models.efficientnet import MBConvBlock  # noqa: E402
 from minicnn.models.resnet import Bottleneck, conv1x1  # noqa: E402
 from minicnn.testing import assert_close  # noqa: E402
@@ -53,6 +54,15 @@ for dtype in (np.float32, np.float64):
             check(f"conv2d {algorithm} {dtype.__name__} {kw}",
                   lambda kw=kw, weight=weight, a=algorithm: F.conv2d(d(x), d(weight), d(b), algorithm=a, **kw),
                   lambda kw=kw, weight=weight: F.conv2d(x, weight, b, **kw))  # fmt: skip
+    blocked = ops._blocked_config
+    for config in conv_blocked.CONFIGS:  # the register-blocked kernel ("auto") in each of its block shapes
+        ops._blocked_config = lambda *shape, config=config: config
+        w10 = arr(10, 2, 3, 3, dtype=dtype)
+        kw = dict(stride=(1, 2), padding=(2, 1), dilation=(2, 1), groups=2)
+        check(f"conv2d auto ({config} blocks) {dtype.__name__} {kw}",
+              lambda kw=kw: F.conv2d(d(x), d(w10), d(arr(10, dtype=dtype) * 0 + 1), algorithm="auto", **kw),
+              lambda kw=kw: F.conv2d(x, w10, np.ones(10, dtype), **kw))  # fmt: skip
+    ops._blocked_config = blocked
     depthwise = arr(8, 1, 3, 3, dtype=dtype)
     check(f"conv2d depthwise {dtype.__name__}", lambda: F.conv2d(d(x), d(depthwise), groups=4, padding=1),
           lambda: F.conv2d(x, depthwise, groups=4, padding=1))  # fmt: skip
@@ -62,18 +72,22 @@ for dtype in (np.float32, np.float64):
           lambda: F.max_pool2d(x, 3, 2, 1, return_indices=True), "exact")  # fmt: skip
     check(f"max_pool2d ceil, dilation {dtype.__name__}", lambda: F.max_pool2d(d(x), 2, 2, dilation=2, ceil_mode=True),
           lambda: F.max_pool2d(x, 2, 2, dilation=2, ceil_mode=True), "exact")  # fmt: skip
-    for kw in (dict(count_include_pad=True), dict(count_include_pad=False, ceil_mode=True), dict(divisor_override=3)):
+    for kw in (dict(count_include_pad=True), dict(count_include_pad=False, ceil_mode=True), dict(divisor_override=3),
+               dict(divisor_override=-2)):  # fmt: skip
         check(f"avg_pool2d {kw} {dtype.__name__}", lambda kw=kw: F.avg_pool2d(d(x), 3, 2, 1, **kw),
               lambda kw=kw: F.avg_pool2d(x, 3, 2, 1, **kw), "reduction")  # fmt: skip
     check(f"adaptive_avg_pool2d {dtype.__name__}", lambda: F.adaptive_avg_pool2d(d(x), (4, None)),
           lambda: F.adaptive_avg_pool2d(x, (4, None)), "reduction")  # fmt: skip
+    check(f"adaptive_max_pool2d {dtype.__name__}", lambda: F.adaptive_max_pool2d(d(x), (4, 3), return_indices=True),
+          lambda: F.adaptive_max_pool2d(x, (4, 3), return_indices=True), "exact")  # fmt: skip
     check(f"relu {dtype.__name__}", lambda: F.relu(d(x)), lambda: F.relu(x), "exact")
     check(f"relu6 {dtype.__name__}", lambda: F.relu6(d(x * 5)), lambda: F.relu6(x * 5), "exact")
     a, lw, lb = arr(3, 20, dtype=dtype), arr(5, 20, dtype=dtype), arr(5, dtype=dtype)
     check(f"linear {dtype.__name__}", lambda: F.linear(d(a), d(lw), d(lb)), lambda: F.linear(a, lw, lb), "linear")
     for dim in (1, -1):
-        check(f"softmax dim={dim} {dtype.__name__}", lambda dim=dim: F.softmax(d(x), dim=dim),
-              lambda dim=dim: F.softmax(x, dim=dim), "reduction")  # fmt: skip
+        for op in ("softmax", "log_softmax"):
+            check(f"{op} dim={dim} {dtype.__name__}", lambda dim=dim, op=op: getattr(F, op)(d(x), dim=dim),
+                  lambda dim=dim, op=op: getattr(F, op)(x, dim=dim), "reduction")  # fmt: skip
     for mode in ("constant", "reflect", "replicate", "circular"):
         check(f"pad {mode} {dtype.__name__}", lambda m=mode: F.pad(d(x), (1, 2, 2, 1), mode=m),
               lambda m=mode: F.pad(x, (1, 2, 2, 1), mode=m), "exact")  # fmt: skip

@@ -9,6 +9,7 @@ import minicnn
 import minicnn.functional as F
 from minicnn.testing import assert_close, tolerance
 from reference.functional import torch_op
+from tests.devices import CUDA_CONV_ALGORITHMS, run_op
 from tests.strategies import conv_cases, make_array
 
 ALGORITHMS = ["naive", "im2col", "numba", "winograd", "winograd2"]
@@ -30,8 +31,10 @@ def conv_scale(case, device="cpu"):
 
 
 def check_against_torch(case, algorithm, device="cpu"):
+    """minicnn's conv2d against torch's on ``device`` (on the GPU for the algorithms with a CUDA kernel)."""
     x, w, b, kw = case["x"], case["weight"], case["bias"], case["kwargs"]
-    got = F.conv2d(x, w, b, **kw, algorithm=algorithm)
+    gpu = device == "cuda" and algorithm in CUDA_CONV_ALGORITHMS
+    got = run_op("cuda" if gpu else "cpu", "conv2d", x, w, b, **kw, algorithm=algorithm)
     same_dtype = torch_op("conv2d", x, w, b, device=device, **kw)  # torch's own shape and dtype
     ref = torch_op("conv2d", x, w, b, device=device, float64=True, **kw)
     assert got.shape == same_dtype.shape and got.dtype == same_dtype.dtype
@@ -39,7 +42,7 @@ def check_against_torch(case, algorithm, device="cpu"):
     return got
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("algorithm", ALGORITHMS + ["auto"])
 @given(case=conv_cases())
 def test_conv2d_matches_torch(algorithm, case, device):
     check_against_torch(case, algorithm, device)
@@ -98,7 +101,7 @@ def test_vgg_like_layer(algorithm, dtype, device):
     case = dict(x=x, weight=w, bias=b, kwargs=dict(padding=1))
     if algorithm == "naive":
         case["x"] = x[:1, :, :6, :5]
-    check_against_torch(case, "im2col" if algorithm == "auto" else algorithm, device)
+    check_against_torch(case, algorithm, device)
     out = F.conv2d(case["x"], w, b, padding=1, algorithm=algorithm)
     assert out.flags.c_contiguous
 

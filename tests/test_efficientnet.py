@@ -10,6 +10,7 @@ from minicnn.data import imagenet_categories, sample_image_path
 from minicnn.models.efficientnet import same_padding
 from minicnn.testing import assert_close
 from reference import efficientnet as reference
+from tests.devices import torch_cuda_available
 
 CAT_CLASSES = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat"}
 
@@ -29,13 +30,16 @@ def preprocess(path):
 
 
 def block_outputs(model, x):
-    """minicnn's outputs at the same points as the reference: stem, each block, head, logits."""
+    """minicnn's outputs at the same points as the reference: stem, each block, head, logits (NumPy copies, also
+    of a model on the GPU)."""
     out = {}
-    hooks = [model._bn0.register_forward_hook(lambda m, i, o: out.__setitem__("stem", np.maximum(o, 0).clip(0, 6)))]
+    hooks = [model._bn0.register_forward_hook(lambda m, i, o: out.__setitem__("stem", np.clip(np.asarray(o), 0, 6)))]
     for i, block in enumerate(model._blocks):
-        hooks.append(block.register_forward_hook(lambda m, inp, o, i=i: out.__setitem__(f"_blocks.{i}", o.copy())))
-    hooks.append(model._bn1.register_forward_hook(lambda m, i, o: out.__setitem__("head", o.clip(0, 6))))
-    out["logits"] = model(x)
+        hooks.append(block.register_forward_hook(lambda m, inp, o, i=i: out.__setitem__(f"_blocks.{i}", np.array(o))))
+    hooks.append(
+        model._bn1.register_forward_hook(lambda m, i, o: out.__setitem__("head", np.clip(np.asarray(o), 0, 6)))
+    )
+    out["logits"] = np.asarray(model(x))
     for h in hooks:
         h.remove()
     return out
@@ -50,6 +54,25 @@ def test_every_block_matches_the_torch_reference_on_real_weights(model, state, p
     for name in ref:
         assert_close(ours[name], ref[name], kind="model", dtype=np.float32, name=name)
     assert list(np.argsort(-ours["logits"][0])[:5]) == list(np.argsort(-ref["logits"][0])[:5])
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch_cuda_available(), reason="no CUDA GPU (torch.cuda)")
+@pytest.mark.parametrize("batch", [1, 3])
+def test_every_block_matches_the_torch_reference_on_the_gpu(state, batch):
+    """The real weights on the GPU (model.to("cuda")), block by block, against the reference on CUDA in float64."""
+    from minicnn import cuda
+
+    gpu_model = models.efficientnet_lite0(weights="DEFAULT").eval().to("cuda")
+    x = (
+        np.concatenate([preprocess(sample_image_path())] * batch)
+        * np.linspace(0.5, 1.5, batch, dtype=np.float32)[:, None, None, None]
+    )  # different images in one batch
+    ours, ref = block_outputs(gpu_model, cuda.to_device(x)), reference.forward(state, x, device="cuda")
+    assert list(ours) == list(ref)
+    for name in ref:
+        assert_close(ours[name], ref[name], kind="model", dtype=np.float32, name=name)
+    assert imagenet_categories()[int(np.argmax(ours["logits"][0]))] in CAT_CLASSES
 
 
 def test_the_shipped_cat_is_a_cat(model):

@@ -117,6 +117,25 @@ def test_every_module_matches_torchvision_with_torch_blocked(name, fmt, checkpoi
 
 
 @pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("batch", [1, 2])
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU (torch.cuda)")
+def test_every_module_matches_torchvision_on_the_gpu(name, batch, checkpoints):
+    """The model moved to the GPU (model.to("cuda")), module by module, against torchvision on CUDA in float64."""
+    from minicnn import cuda
+    from minicnn.summary import record_outputs
+
+    x = image_batch(n=batch)
+    model = getattr(models, name)(weights=checkpoints[name, "zip"]).eval().to("cuda")
+    ours = record_outputs(model, cuda.to_device(x))
+    tv = torchvision_model(name, checkpoints[name, "zip"]).double()
+    reference = torch_record_outputs(tv, x.astype(np.float64), device="cuda")
+    ours = {name: ours.get(name, []) for name in reference}
+    compare_outputs(ours, reference)
+    top5_agree(ours[""][0], reference[""][0])
+
+
+@pytest.mark.parametrize("name", MODELS)
 def test_repr_and_state_dict_keys_match_torchvision(name):
     ours, theirs = getattr(models, name)(), getattr(torchvision.models, name)()
     assert repr(ours) == repr(theirs)

@@ -8,11 +8,12 @@ from hypothesis import strategies as st
 import minicnn.functional as F
 from minicnn.testing import assert_close
 from reference.functional import torch_op
+from tests.devices import run_op
 from tests.strategies import DTYPES, LAYOUTS, make_array, pool_cases
 
 
 def check(op, x, kind, device="cpu", **kwargs):
-    got = getattr(F, op)(x, **kwargs)
+    got = run_op(device, op, x, **kwargs)
     same = torch_op(op, x, device=device, **kwargs)
     ref = torch_op(op, x, device=device, float64=True, **kwargs)
     if kwargs.get("return_indices"):

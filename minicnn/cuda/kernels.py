@@ -51,39 +51,40 @@ def conv2d_direct(x, w, b, out, sH, sW, pT, pL, dH, dW, groups, relu):
 def _make_conv2d_tiled(dtype):
     @cuda.jit
     def conv2d_tiled(x, w, b, out, sH, sW, pT, pL, dH, dW, groups, relu):
-        """Block (by, bx, z): output channels by*TILE.., pixels bx*TILE.., of image and group z."""
+        """Block (bx, by, z): pixels bx*TILE.., output channels by*TILE.., of image and group z (and z + 65,535...)."""
         N, C_out, OH, OW = out.shape
         C_in_g, KH, KW = w.shape[1], w.shape[2], w.shape[3]
         H, W = x.shape[2], x.shape[3]
         C_out_g, K, P = C_out // groups, C_in_g * KH * KW, OH * OW
-        n, g = cuda.blockIdx.z // groups, cuda.blockIdx.z % groups
         ty, tx = cuda.threadIdx.y, cuda.threadIdx.x
         row = cuda.blockIdx.y * TILE + ty  # output channel within the group
         col = cuda.blockIdx.x * TILE + tx  # output pixel oh * OW + ow
         w_tile = cuda.shared.array((TILE, TILE), dtype)  # weights: (channels, k)
         x_tile = cuda.shared.array((TILE, TILE), dtype)  # implicit im2col: (k, pixels)
-        acc = 0.0
-        for k0 in range(0, K, TILE):
-            k = k0 + tx  # this thread loads weight (row, k)
-            w_tile[ty, tx] = (
-                w[g * C_out_g + row, k // (KH * KW), (k // KW) % KH, k % KW] if row < C_out_g and k < K else 0
-            )
-            k = k0 + ty  # and input column entry (k, col): which pixel of which channel it would hold
-            v = 0.0
-            if k < K and col < P:
-                ci, kh, kw = k // (KH * KW), (k // KW) % KH, k % KW
-                h, ww = (col // OW) * sH - pT + kh * dH, (col % OW) * sW - pL + kw * dW
-                if 0 <= h < H and 0 <= ww < W:
-                    v = x[n, g * C_in_g + ci, h, ww]
-            x_tile[ty, tx] = v
-            cuda.syncthreads()  # the tiles are complete
-            for j in range(TILE):
-                acc += w_tile[ty, j] * x_tile[j, tx]
-            cuda.syncthreads()  # everyone is done with them before the next ones overwrite them
-        if row < C_out_g and col < P:
-            co = g * C_out_g + row
-            acc += b[co]
-            out[n, co, col // OW, col % OW] = max(acc, 0.0) if relu else acc
+        for z in range(cuda.blockIdx.z, N * groups, cuda.gridDim.z):  # grid z is capped at 65,535
+            n, g = z // groups, z % groups
+            acc = dtype(0)  # accumulates in the arrays' precision, as the CPU kernels and cuDNN do
+            for k0 in range(0, K, TILE):
+                k = k0 + tx  # this thread loads weight (row, k)
+                w_tile[ty, tx] = (
+                    w[g * C_out_g + row, k // (KH * KW), (k // KW) % KH, k % KW] if row < C_out_g and k < K else 0
+                )
+                k = k0 + ty  # and input column entry (k, col): which pixel of which channel it would hold
+                v = dtype(0)
+                if k < K and col < P:
+                    ci, kh, kw = k // (KH * KW), (k // KW) % KH, k % KW
+                    h, ww = (col // OW) * sH - pT + kh * dH, (col % OW) * sW - pL + kw * dW
+                    if 0 <= h < H and 0 <= ww < W:
+                        v = x[n, g * C_in_g + ci, h, ww]
+                x_tile[ty, tx] = v
+                cuda.syncthreads()  # the tiles are complete
+                for j in range(TILE):
+                    acc += w_tile[ty, j] * x_tile[j, tx]
+                cuda.syncthreads()  # everyone is done with them before the next ones overwrite them
+            if row < C_out_g and col < P:
+                co = g * C_out_g + row
+                acc += b[co]
+                out[n, co, col // OW, col % OW] = max(acc, 0.0) if relu else acc
 
     return conv2d_tiled
 
@@ -101,7 +102,7 @@ def _make_gemm_tiled(dtype):
         row, col = cuda.blockIdx.y * TILE + ty, cuda.blockIdx.x * TILE + tx
         a_tile = cuda.shared.array((TILE, TILE), dtype)
         w_tile = cuda.shared.array((TILE, TILE), dtype)
-        acc = 0.0
+        acc = dtype(0)
         for k0 in range(0, K, TILE):
             a_tile[ty, tx] = a[row, k0 + tx] if row < M and k0 + tx < K else 0
             w_tile[ty, tx] = (
@@ -168,7 +169,7 @@ def max_pool2d(x, out, idx, kH, kW, sH, sW, pT, pL, dH, dW):
 
 @cuda.jit
 def avg_pool2d(x, out, kH, kW, sH, sW, pT, pL, count_include_pad, divisor):
-    """Window sums divided by torch's count (divisor > 0 overrides it)."""
+    """Window sums divided by torch's count (a non-zero divisor overrides it, negative ones too, as in torch)."""
     N, C, OH, OW = out.shape
     H, W = x.shape[2], x.shape[3]
     i = cuda.grid(1)
@@ -183,7 +184,7 @@ def avg_pool2d(x, out, kH, kW, sH, sW, pT, pL, count_include_pad, divisor):
     for h in range(h0, h1):
         for ww in range(w0, w1):
             total += x[n, c, h, ww]
-    if divisor > 0:
+    if divisor != 0:
         d = divisor
     elif count_include_pad:
         d = pool
@@ -208,6 +209,27 @@ def adaptive_avg_pool2d(x, out):
         for ww in range(w0, w1):
             total += x[n, c, h, ww]
     out[n, c, oh, ow] = total / ((h1 - h0) * (w1 - w0))
+
+
+@cuda.jit
+def adaptive_max_pool2d(x, out, idx):
+    """adaptive_avg_pool2d's windows, max_pool2d's rules: the first maximum wins a tie, NaN always wins."""
+    N, C, OH, OW = out.shape
+    H, W = x.shape[2], x.shape[3]
+    i = cuda.grid(1)
+    if i >= out.size:
+        return
+    n, c, oh, ow = nchw(i, C, OH, OW)
+    h0, h1 = (oh * H) // OH, -((-(oh + 1) * H) // OH)
+    w0, w1 = (ow * W) // OW, -((-(ow + 1) * W) // OW)
+    best, where = -math.inf, h0 * W + w0
+    for h in range(h0, h1):
+        for ww in range(w0, w1):
+            v = x[n, c, h, ww]
+            if v > best or math.isnan(v):
+                best, where = v, h * W + ww
+    out[n, c, oh, ow] = best
+    idx[n, c, oh, ow] = where
 
 
 @cuda.jit
@@ -240,8 +262,9 @@ def channel_stats(x, N, C, inner, mean, var):
 
 
 @cuda.jit
-def softmax(x, out, length, inner):
-    """One thread per (outer, inner) line of ``length`` values: exp(x - max) / sum, with x viewed flat."""
+def softmax(x, out, length, inner, log):
+    """One thread per (outer, inner) line of ``length`` values: exp(x - max) / sum, with x viewed flat;
+    with ``log``, log_softmax: (x - max) - log(sum)."""
     i = cuda.grid(1)
     outer = x.size // (length * inner)
     if i >= outer * inner:
@@ -257,7 +280,10 @@ def softmax(x, out, length, inner):
     for k in range(length):
         total += math.exp(x[base + k * inner] - top)
     for k in range(length):
-        out[base + k * inner] = math.exp(x[base + k * inner] - top) / total
+        if log:
+            out[base + k * inner] = (x[base + k * inner] - top) - math.log(total)
+        else:
+            out[base + k * inner] = math.exp(x[base + k * inner] - top) / total
 
 
 @cuda.jit

@@ -6,13 +6,14 @@ the CPU version's rules, allocates the output on the GPU and launches one kernel
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 from numba import cuda
 
 from minicnn._config import check_conv_algorithm, get_conv_algorithm
-from minicnn.cuda import kernels
+from minicnn.cuda import conv_blocked, kernels
 from minicnn.cuda.array import DeviceArray
 from minicnn.functional._args import pair, shape_str
 
@@ -55,11 +56,38 @@ def _zeros_bias(c, dtype):
     return cuda.to_device(np.zeros(c, dtype))
 
 
+#: conv2d's algorithms on the GPU: the direct kernel, the readable tiled implicit GEMM, and the register-blocked
+#: one (what "auto", the default, runs; it chooses the direct kernel for depthwise-like layers).
+CUDA_CONV_ALGORITHMS = ("auto", "naive", "im2col")
+
+
+@functools.cache
+def _multiprocessors() -> int:
+    """The GPU's streaming multiprocessors (1 under the simulator, which has no device to ask)."""
+    device = getattr(cuda, "get_current_device", None)
+    return device().MULTIPROCESSOR_COUNT if device is not None else 1
+
+
+def _blocked_config(C_out_g, P, NG):
+    """Which block shape of conv2d_blocked fills the GPU: the largest one that still makes 2 blocks per SM."""
+    sms = _multiprocessors()
+    for config in ("large", "medium"):
+        BM, BN = conv_blocked.block_shape(config)
+        if math.ceil(C_out_g / BM) * math.ceil(P / BN) * NG >= 2 * sms:
+            return config
+    return "small"
+
+
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, algorithm=None, _relu=False):
-    """conv2d on the GPU: "naive" runs the one-thread-per-output kernel, anything else the tiled one."""
+    """conv2d on the GPU: "naive" runs the one-thread-per-output kernel, "im2col" the tiled implicit GEMM,
+    "auto" (the default) the register-blocked implicit GEMM (or the direct kernel when a group has fewer than 8
+    output channels or K < 16: depthwise layers, where a GEMM tile would be mostly empty)."""
     from minicnn.functional.conv import _check_conv_args, _check_fits, _resolve_padding
 
     op = "conv2d"
+    name = check_conv_algorithm(get_conv_algorithm() if algorithm is None else algorithm)
+    if name not in CUDA_CONV_ALGORITHMS:
+        raise ValueError(f"conv2d algorithm {name!r} has no CUDA kernel; on the GPU: {', '.join(CUDA_CONV_ALGORITHMS)}")
     x, unbatched = _batched(_device(input, "input", op), op)
     weight = _device(weight, "weight", op)
     if bias is not None:
@@ -76,14 +104,26 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     out = _empty((N, C_out, OH, OW), x.dtype)
     b = bias.data if bias is not None else _zeros_bias(C_out, x.dtype)
     args = (x.data, weight.data, b, out.data, stride[0], stride[1], top, left, dilation[0], dilation[1], groups, _relu)
-    name = check_conv_algorithm(get_conv_algorithm() if algorithm is None else algorithm)
+    C_out_g, C_in_g, P = C_out // groups, weight.shape[1], OH * OW
+    NG = min(N * groups, conv_blocked.MAX_GRID_Z)  # grid z: blocks loop over (image, group) pairs beyond it
+    contiguous = all(a.is_c_contiguous() for a in (x.data, weight.data, b))
+    if name == "auto" and (C_out_g < 8 or C_in_g * KH * KW < 16 or not contiguous):
+        name = "naive"
     if out.size == 0:
         pass
     elif name == "naive":
         kernels.conv2d_direct[_blocks(out.size), THREADS](*args)
-    else:
-        grid = (math.ceil(OH * OW / kernels.TILE), math.ceil(C_out // groups / kernels.TILE), N * groups)
+    elif name == "im2col":
+        grid = (math.ceil(P / kernels.TILE), math.ceil(C_out_g / kernels.TILE), NG)
         kernels.conv2d_tiled[x.dtype.name][grid, (kernels.TILE, kernels.TILE)](*args)
+    else:
+        config = _blocked_config(C_out_g, P, NG)
+        BM, BN = conv_blocked.block_shape(config)
+        grid = (math.ceil(P / BN), math.ceil(C_out_g / BM), NG)
+        kernel = conv_blocked.conv2d_blocked(x.dtype.name, config)
+        kernel[grid, (conv_blocked.THREADS_M, conv_blocked.THREADS_N)](
+            x.data.reshape(-1), weight.data.reshape(-1), b, out.data.reshape(-1), N, x.shape[1], H, W, C_out, KH, KW,
+            OH, OW, *args[4:])  # fmt: skip
     return out[0] if unbatched else out
 
 
@@ -185,6 +225,18 @@ def adaptive_avg_pool2d(input, output_size):
     return out[0] if unbatched else out
 
 
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    x, unbatched = _batched(_device(input, "input", "adaptive_max_pool2d"), "adaptive_max_pool2d")
+    size = (output_size, output_size) if output_size is None or isinstance(output_size, int) else tuple(output_size)
+    OH, OW = (n if o is None else o for o, n in zip(size, x.shape[2:]))
+    out, idx = _empty((x.shape[0], x.shape[1], OH, OW), x.dtype), _empty((x.shape[0], x.shape[1], OH, OW), np.int64)
+    if out.size:
+        kernels.adaptive_max_pool2d[_blocks(out.size), THREADS](x.data, out.data, idx.data)
+    if unbatched:
+        out, idx = out[0], idx[0]
+    return (out, idx) if return_indices else out
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
     """Per-channel statistics computed on the GPU in training mode (running ones updated), then one affine pass."""
     op = "batch_norm"
@@ -225,18 +277,22 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return out
 
 
-def softmax(input, dim=None):
+def softmax(input, dim=None, *, _log=False):
     from minicnn.functional._args import normalize_dim
 
-    x = _device(input, "input", "softmax")
+    x = _device(input, "input", "log_softmax" if _log else "softmax")
     dim = normalize_dim(1 if dim is None and x.ndim not in (0, 1, 3) else (0 if dim is None else dim), x.ndim)
     length = x.shape[dim]
     inner = int(np.prod(x.shape[dim + 1 :])) if dim + 1 < x.ndim else 1
     out = _empty(x.shape, x.dtype)
     if out.size:
         lines = x.size // length
-        kernels.softmax[_blocks(lines), THREADS](x.reshape(-1).data, out.reshape(-1).data, length, inner)
+        kernels.softmax[_blocks(lines), THREADS](x.reshape(-1).data, out.reshape(-1).data, length, inner, _log)
     return out
+
+
+def log_softmax(input, dim=None):
+    return softmax(input, dim, _log=True)
 
 
 def pad(input, pad, mode="constant", value=0.0):
@@ -246,7 +302,8 @@ def pad(input, pad, mode="constant", value=0.0):
     if mode not in modes:
         raise ValueError(f"Unrecognised padding mode {mode!r}; expected one of {', '.join(modes)}")
     if len(pad) not in (2, 4) or min(pad) < 0 or x.ndim < 2:
-        raise ValueError("on the GPU, pad takes (left, right) or (left, right, top, bottom), non-negative")
+        raise NotImplementedError("on the GPU, pad takes (left, right) or (left, right, top, bottom), non-negative, "
+                                  "for inputs of 2 or more dimensions; move other cases to the CPU")  # fmt: skip
     left, right = pad[0], pad[1]
     top, bottom = (pad[2], pad[3]) if len(pad) == 4 else (0, 0)
     H, W = x.shape[-2:]

@@ -80,14 +80,21 @@ def silent_ieee(fn):
 
 
 def on_device(fn):
-    """Send the call to the GPU version of the op (minicnn/cuda/ops.py) when its input is a DeviceArray."""
+    """Send the call to the GPU version of the op (minicnn/cuda/ops.py) when its input is a DeviceArray.
+
+    An op with no GPU version raises NotImplementedError for a DeviceArray rather than computing elsewhere.
+    """
 
     @functools.wraps(fn)
     def wrapper(input, *args, **kwargs):
         if type(input).__name__ == "DeviceArray":  # checked by name: no CUDA import for NumPy inputs
             from minicnn.cuda import ops
 
-            return getattr(ops, fn.__name__)(input, *args, **kwargs)
+            gpu_op = getattr(ops, fn.__name__, None)
+            if gpu_op is None:
+                raise NotImplementedError(f"{fn.__name__}() has no CUDA implementation yet: move the input to the "
+                                          "CPU with minicnn.cuda.to_host")  # fmt: skip
+            return gpu_op(input, *args, **kwargs)
         return fn(input, *args, **kwargs)
 
     return wrapper

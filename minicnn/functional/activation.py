@@ -54,6 +54,7 @@ def softmax(input, dim=None):
     return e / e.sum(axis=dim, keepdims=True)
 
 
+@on_device
 @silent_ieee
 def log_softmax(input, dim=None):
     """log(softmax(x)) along ``dim``, computed stably as (x - max) - log(sum_j exp(x_j - max))."""

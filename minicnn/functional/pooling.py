@@ -147,6 +147,7 @@ def adaptive_avg_pool2d(input, output_size):
     return out[0] if unbatched else out
 
 
+@on_device
 @silent_ieee
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Max pooling to a fixed output size, as ``torch.nn.functional.adaptive_max_pool2d``.
