@@ -33,6 +33,8 @@ def make_conv2d_blocked(dtype, TM: int, TN: int, BK: int):
     BM, BN = THREADS_M * TM, THREADS_N * TN
     NT = THREADS_M * THREADS_N
     W_ROW = BM + 32 // BK  # w_s's padded row length: the transposing stores then hit 32 different banks
+    W_LOADS, X_LOADS = BK * BM // NT, BK * BN // NT  # values each thread loads per tile, weights and inputs
+    W_STEP, X_STEP = NT // BK, NT // BN  # rows of the weight tile / of the input tile that the block loads at once
     assert NT % BK == 0 and NT % BN == 0 and (BK * BM) % NT == 0 and (BK * BN) % NT == 0
 
     @cuda.jit
@@ -51,12 +53,16 @@ def make_conv2d_blocked(dtype, TM: int, TN: int, BK: int):
 
         w_s = cuda.shared.array((BK, W_ROW), dtype)  # weights, transposed: (k, channel)
         x_s = cuda.shared.array((BK, BN), dtype)  # implicit im2col: (k, pixel)
-        k_off = cuda.shared.array(BK, int32)  # for the tile's k: offset ci*H*W + kh*dH*W + kw*dW of its input
-        k_kh = cuda.shared.array(BK, int32)  # kernel row offset kh*dH
-        k_kw = cuda.shared.array(BK, int32)  # kernel column offset kw*dW
+        # For each k of a tile: the offset ci*H*W + kh*dH*W + kw*dW of its input value, and kh*dH, kw*dW. Two
+        # tables: the next tile's is written while the current one may still be read.
+        k_off = cuda.shared.array((2, BK), int32)
+        k_kh = cuda.shared.array((2, BK), int32)
+        k_kw = cuda.shared.array((2, BK), int32)
         acc = cuda.local.array((TM, TN), dtype)  # this thread's outputs: registers once unrolled
         a = cuda.local.array(TM, dtype)
         c = cuda.local.array(TN, dtype)
+        w_next = cuda.local.array(W_LOADS, dtype)  # the next tile's values this thread loads, in registers
+        x_next = cuda.local.array(X_LOADS, dtype)
 
         # The pixel this thread loads for the input tile is the same for every tile: decode it once.
         x_col = tid % BN
@@ -64,6 +70,7 @@ def make_conv2d_blocked(dtype, TM: int, TN: int, BK: int):
         oh = p // OW
         h0, w0 = oh * sH - pT, (p - oh * OW) * sW - pL  # top-left input position of pixel p's window
         w_k = tid % BK  # the k this thread loads for the weight tile
+        tiles = (K + BK - 1) // BK
 
         for z in range(cuda.blockIdx.z, N * groups, cuda.gridDim.z):
             n, g = z // groups, z % groups
@@ -72,38 +79,50 @@ def make_conv2d_blocked(dtype, TM: int, TN: int, BK: int):
             for i in range(TM):
                 for j in range(TN):
                     acc[i, j] = 0
-            for k0 in range(0, K, BK):
-                if tid < BK:  # decode this tile's k values into the table
-                    k = k0 + tid
+            for t in range(-1, tiles):
+                # 1. The loads of tile t, held in registers since the previous step, go to shared memory, and
+                #    the table of tile t + 1 is decoded (by BK threads).
+                if t >= 0:
+                    for l in range(W_LOADS):
+                        w_s[w_k, tid // BK + l * W_STEP] = w_next[l]
+                    for l in range(X_LOADS):
+                        x_s[tid // BN + l * X_STEP, x_col] = x_next[l]
+                nxt = (t + 1) % 2
+                if tid < BK:
+                    k = (t + 1) * BK + tid
                     ci = k // KHW
                     r = k - ci * KHW
                     kh = r // KW
-                    k_kh[tid], k_kw[tid] = kh * dH, (r - kh * KW) * dW
-                    k_off[tid] = ci * H * W + k_kh[tid] * W + k_kw[tid]
-                cuda.syncthreads()  # the table is complete; and everyone is done with the previous tiles
-                for l in range(BK * BM // NT):  # weights: consecutive threads read consecutive k (contiguous)
-                    m = tid // BK + l * (NT // BK)
-                    v = dtype(0)
-                    if m0 + m < C_out_g and k0 + w_k < K:
-                        v = w[w_base + m * K + k0 + w_k]
-                    w_s[w_k, m] = v
-                for l in range(BK * BN // NT):  # inputs: consecutive threads read consecutive pixels
-                    kk = tid // BN + l * (NT // BN)
-                    h, ww = h0 + k_kh[kk], w0 + k_kw[kk]
-                    v = dtype(0)
-                    if k0 + kk < K and p < P and 0 <= h < H and 0 <= ww < W:
-                        v = x[x_base + k_off[kk] + h0 * W + w0]
-                    x_s[kk, x_col] = v
-                cuda.syncthreads()  # the tiles are complete
-                for kk in range(BK):
-                    for i in range(TM):
-                        a[i] = w_s[kk, ty + THREADS_M * i]
-                    for j in range(TN):
-                        c[j] = x_s[kk, tx + THREADS_N * j]
-                    for i in range(TM):
+                    k_kh[nxt, tid], k_kw[nxt, tid] = kh * dH, (r - kh * KW) * dW
+                    k_off[nxt, tid] = ci * H * W + k_kh[nxt, tid] * W + k_kw[nxt, tid]
+                cuda.syncthreads()  # tile t and the next table are complete
+                # 2. The loads of tile t + 1 are started: they arrive while this thread computes on tile t.
+                k0 = (t + 1) * BK
+                if k0 < K:
+                    for l in range(W_LOADS):  # weights: consecutive threads read consecutive k (contiguous)
+                        m = tid // BK + l * W_STEP
+                        v = dtype(0)
+                        if m0 + m < C_out_g and k0 + w_k < K:
+                            v = w[w_base + m * K + k0 + w_k]
+                        w_next[l] = v
+                    for l in range(X_LOADS):  # inputs: consecutive threads read consecutive pixels
+                        kk = tid // BN + l * X_STEP
+                        h, ww = h0 + k_kh[nxt, kk], w0 + k_kw[nxt, kk]
+                        v = dtype(0)
+                        if k0 + kk < K and p < P and 0 <= h < H and 0 <= ww < W:
+                            v = x[x_base + k_off[nxt, kk] + h0 * W + w0]
+                        x_next[l] = v
+                # 3. The multiply-adds of tile t, from shared memory through registers.
+                if t >= 0:
+                    for kk in range(BK):
+                        for i in range(TM):
+                            a[i] = w_s[kk, ty + THREADS_M * i]
                         for j in range(TN):
-                            acc[i, j] += a[i] * c[j]
-                # No wait here: the next tiles are written only after the next step's first syncthreads.
+                            c[j] = x_s[kk, tx + THREADS_N * j]
+                        for i in range(TM):
+                            for j in range(TN):
+                                acc[i, j] += a[i] * c[j]
+                cuda.syncthreads()  # everyone is done with tile t before step 1 overwrites it
             for i in range(TM):
                 m = m0 + ty + THREADS_M * i
                 if m < C_out_g:
@@ -122,7 +141,7 @@ def make_conv2d_blocked(dtype, TM: int, TN: int, BK: int):
 #: (TM, TN, BK) of the block shapes: 128 x 128 outputs per block for layers with enough of them to fill the
 #: GPU, 64 x 64 for the others (smaller blocks: more of them in flight), and 128 x 64 between. Without a
 #: register cap, ptxas gives them 214, 168 and 128 registers per thread (CUDA 13, sm_90), no spills.
-CONFIGS = {"large": (8, 8, 8), "medium": (8, 4, 8), "small": (4, 4, 8)}
+CONFIGS = {"large": (8, 8, 8), "small": (4, 4, 8)}
 
 _compiled: dict = {}
 

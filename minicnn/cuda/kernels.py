@@ -233,12 +233,18 @@ def adaptive_max_pool2d(x, out, idx):
 
 
 @cuda.jit
-def channel_affine(x, scale, shift, out, C, inner):
-    """out = x * scale[c] + shift[c] over flat (N*C*inner) arrays (batch norm, once its statistics are known)."""
+def batch_norm_apply(x, mean, var, weight, bias, eps, out, C, inner, has_weight, has_bias):
+    """out = (x - mean[c]) / sqrt(var[c] + eps) * weight[c] + bias[c] over flat (N*C*inner) arrays."""
     i = cuda.grid(1)
     if i < out.size:
         c = (i // inner) % C
-        out[i] = x[i] * scale[c] + shift[c]
+        s = 1 / math.sqrt(var[c] + eps)
+        if has_weight:
+            s *= weight[c]
+        v = (x[i] - mean[c]) * s
+        if has_bias:
+            v += bias[c]
+        out[i] = v
 
 
 @cuda.jit

@@ -69,12 +69,13 @@ def _multiprocessors() -> int:
 
 
 def _blocked_config(C_out_g, P, NG):
-    """Which block shape of conv2d_blocked fills the GPU: the largest one that still makes 2 blocks per SM."""
-    sms = _multiprocessors()
-    for config in ("large", "medium"):
-        BM, BN = conv_blocked.block_shape(config)
-        if math.ceil(C_out_g / BM) * math.ceil(P / BN) * NG >= 2 * sms:
-            return config
+    """The block shape of conv2d_blocked for a layer: "large" (128 x 128 outputs per block) when a group has at
+    least 128 output channels and the layer makes blocks for at least half of the GPU's multiprocessors, else
+    "small" (64 x 64). Chosen from VGG16's layers on an H200 (docs/benchmarks_gpu.md): large blocks waste half
+    their work on 64 channels, and leave most of the GPU idle on small layers."""
+    BM, BN = conv_blocked.block_shape("large")
+    if C_out_g >= BM and math.ceil(C_out_g / BM) * math.ceil(P / BN) * NG >= _multiprocessors() // 2:
+        return "large"
     return "small"
 
 
@@ -238,13 +239,14 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
-    """Per-channel statistics computed on the GPU in training mode (running ones updated), then one affine pass."""
+    """(x - mean) / sqrt(var + eps) * weight + bias per channel, in one pass on the GPU. In training mode the batch's
+    statistics are computed on the GPU first, and the running ones updated."""
     op = "batch_norm"
     x = _device(input, "input", op)
     C = x.shape[1]
     inner = x.size // (x.shape[0] * C) if x.shape[0] * C else 0
     for name, a in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
-        if a is not None and a.shape != (C,):
+        if a is not None and _device(a, name, op).shape != (C,):
             raise ValueError(f"{name} should contain {C} elements not {a.size} (input {shape_str(x.shape)})")
     if training:
         if x.size // C <= 1:
@@ -253,27 +255,22 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             )
         mean_d, var_d = cuda.device_array(C, x.dtype), cuda.device_array(C, x.dtype)
         kernels.channel_stats[_blocks(C), THREADS](x.reshape(-1).data, x.shape[0], C, inner, mean_d, var_d)
-        mean, var = mean_d.copy_to_host(), var_d.copy_to_host()
         count = x.size // C
         for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
             if stat is not None:  # running statistics: tiny, updated on the host then copied back
-                new = stat.copy_to_host() * (1 - momentum) + momentum * (
-                    mean if name == "running_mean" else var * count / (count - 1)
-                )
-                stat.data.copy_to_device(new.astype(x.dtype))
+                batch = mean_d.copy_to_host() if name == "running_mean" else var_d.copy_to_host() * count / (count - 1)
+                stat.data.copy_to_device((stat.copy_to_host() * (1 - momentum) + momentum * batch).astype(x.dtype))
     else:
         if running_mean is None or running_var is None:
             raise ValueError("running_mean and running_var must be defined in evaluation mode")
-        mean, var = running_mean.copy_to_host(), running_var.copy_to_host()
-    scale = 1 / np.sqrt(var + eps)
-    if weight is not None:
-        scale = scale * weight.copy_to_host()
-    shift = -mean * scale + (bias.copy_to_host() if bias is not None else 0)
+        mean_d, var_d = running_mean.data, running_var.data
     out = _empty(x.shape, x.dtype)
-    if out.size:
-        scale_d, shift_d = cuda.to_device(scale.astype(x.dtype)), cuda.to_device(shift.astype(x.dtype))
-        kernels.channel_affine[_blocks(out.size), THREADS](x.reshape(-1).data, scale_d, shift_d, out.reshape(-1).data,
-                                                           C, inner)  # fmt: skip
+    if out.size:  # everything stays on the GPU: no copy to the host in evaluation mode
+        none = cuda.device_array(1, x.dtype)
+        w_d, b_d = (none if a is None else a.data for a in (weight, bias))
+        kernels.batch_norm_apply[_blocks(out.size), THREADS](x.reshape(-1).data, mean_d, var_d, w_d, b_d, float(eps),
+                                                             out.reshape(-1).data, C, inner, weight is not None,
+                                                             bias is not None)  # fmt: skip
     return out
 
 
