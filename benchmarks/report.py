@@ -22,7 +22,8 @@ def markdown(r: dict) -> str:
         "# Benchmarks",
         "",
         "Written by `python benchmarks/run.py` (see benchmarks/README.md for the method). Medians of calls timed",
-        "in blocks, three rounds; every ratio is against torch in the same run, same threads.",
+        "in blocks, three rounds; every ratio is against torch in the same run, same threads. On a GPU, against",
+        "cuDNN: [benchmarks_gpu.md](benchmarks_gpu.md), written by `benchmarks/gpu.py` (`scripts/gpu_check.sh`).",
         "",
         f"Machine: {m['cpu']} ({m['machine']}), {m['threads']} threads for every library; float32 GEMM peak "
         f"measured at {peak:.0f} GFLOP/s at the start (the fastest of 15 runs), memory bandwidth "
