@@ -193,6 +193,12 @@ def avg_pool2d(x, out, kH, kW, sH, sW, pT, pL, count_include_pad, divisor):
     out[n, c, oh, ow] = total / d
 
 
+@cuda.jit(device=True)
+def adaptive_window(o, n, out_n):
+    """The input positions floor(o*n/out_n) .. ceil((o+1)*n/out_n) - 1 of adaptive pooling's output position o."""
+    return (o * n) // out_n, -((-(o + 1) * n) // out_n)
+
+
 @cuda.jit
 def adaptive_avg_pool2d(x, out):
     """Output (oh, ow) averages rows floor(oh*H/OH) .. ceil((oh+1)*H/OH), likewise columns."""
@@ -202,8 +208,8 @@ def adaptive_avg_pool2d(x, out):
     if i >= out.size:
         return
     n, c, oh, ow = nchw(i, C, OH, OW)
-    h0, h1 = (oh * H) // OH, -((-(oh + 1) * H) // OH)
-    w0, w1 = (ow * W) // OW, -((-(ow + 1) * W) // OW)
+    h0, h1 = adaptive_window(oh, H, OH)
+    w0, w1 = adaptive_window(ow, W, OW)
     total = 0.0
     for h in range(h0, h1):
         for ww in range(w0, w1):
@@ -220,8 +226,8 @@ def adaptive_max_pool2d(x, out, idx):
     if i >= out.size:
         return
     n, c, oh, ow = nchw(i, C, OH, OW)
-    h0, h1 = (oh * H) // OH, -((-(oh + 1) * H) // OH)
-    w0, w1 = (ow * W) // OW, -((-(ow + 1) * W) // OW)
+    h0, h1 = adaptive_window(oh, H, OH)
+    w0, w1 = adaptive_window(ow, W, OW)
     best, where = -math.inf, h0 * W + w0
     for h in range(h0, h1):
         for ww in range(w0, w1):
