@@ -14,11 +14,17 @@ from benchmarks.common import median, progress, time_in_blocks, time_interleaved
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def networks(np, torch, args, checkpoints):
-    """VGG16 and ResNet50 forward passes (eval mode) at batch 1 and 8: each algorithm and auto against torch.
+def torch_frozen(torch, model):
+    """torch's fastest CPU inference variant we know: frozen TorchScript optimized for inference."""
+    with torch.no_grad():
+        return torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.script(model.eval())))
 
-    Both libraries run twice: as loaded (NCHW, "contiguous format") and converted to channels-last with
-    ``model.to(memory_format=channels_last)``, torch's advice for fast CNN inference on CPUs (keys ``*_cl``).
+
+def networks(np, torch, args, checkpoints):
+    """VGG16 and ResNet50 forward passes (eval mode) at each batch size: minicnn eager (the default rule, NCHW as
+    loaded) and ``minicnn.optimize`` (measured per layer, and with the fixed NumPy rule) against torch eager, torch
+    channels-last (``model.to(memory_format=torch.channels_last)``) and frozen TorchScript
+    (``optimize_for_inference(freeze(script(model)))``). Every contender's logits are checked against torch's first.
     """
     import torchvision
 
@@ -27,40 +33,45 @@ def networks(np, torch, args, checkpoints):
 
     rows = []
     for name in ("vgg16", "resnet50"):
-        ours = getattr(models, name)(weights=checkpoints[name]).eval()
-        ours_cl = getattr(models, name)(weights=checkpoints[name]).eval().to(memory_format=minicnn.channels_last)
+        eager = getattr(models, name)(weights=checkpoints[name]).eval()
+        optimized = minicnn.optimize(getattr(models, name)(weights=checkpoints[name]).eval())
+        optimized_default = minicnn.optimize(getattr(models, name)(weights=checkpoints[name]).eval(),
+                                             algorithm="default")  # fmt: skip
         theirs = getattr(torchvision.models, name)()
         theirs.load_state_dict(torch.load(checkpoints[name], weights_only=True))
         theirs.eval()
         theirs_cl = getattr(torchvision.models, name)()
         theirs_cl.load_state_dict(theirs.state_dict())
         theirs_cl = theirs_cl.eval().to(memory_format=torch.channels_last)
+        frozen = torch_frozen(torch, theirs)
         for batch in args.batches:
             x = np.random.default_rng(batch).standard_normal((batch, 3, args.size, args.size), dtype=np.float32)
             xt = torch.from_numpy(x)
             xt_cl = xt.contiguous(memory_format=torch.channels_last)
-
-            def run_with(algorithm, model=ours, x=x):
-                with minicnn.conv_algorithm(algorithm):
-                    return model(x)
-
-            algorithms = ["im2col", "winograd", "auto"] + (["numba"] if batch == 1 and not args.quick else [])
-            runs = {a: (lambda a=a: run_with(a)) for a in algorithms}
-            runs |= {f"{a}_cl": (lambda a=a: run_with(a, ours_cl)) for a in ("winograd", "auto")}
+            runs = {"eager": lambda: eager(x), "optimize": lambda: optimized(x),
+                    "optimize_default": lambda: optimized_default(x)}  # fmt: skip
             with torch.no_grad():
                 runs["torch"] = lambda: theirs(xt)
                 runs["torch_cl"] = lambda: theirs_cl(xt_cl)
+                runs["torch_frozen"] = lambda: frozen(xt)
+                try:
+                    frozen(xt)
+                except RuntimeError as e:  # oneDNN's pooling refuses some sizes (VGG16 at 32x32, the quick run)
+                    progress(f"{name} batch {batch}: frozen TorchScript cannot run this input ({str(e)[-60:]})")
+                    del runs["torch_frozen"]
                 reference = theirs(xt).numpy()
-                for contender, fn in runs.items():  # verify before timing (this also compiles and measures auto)
+                for contender, fn in runs.items():  # verify before timing (this also compiles and measures)
                     got = np.asarray(fn())
                     error = float(np.abs(got - reference).max() / np.abs(reference).max())
                     assert error < 1e-4, f"{name} batch {batch} {contender}: logits differ from torch by {error:.1e}"
                 times = time_in_blocks(runs, args.repeats)
             row = {"model": name, "batch": batch, **{a: 1e3 * t for a, t in times.items()}}
             rows.append(row)
+            fastest = min(row[a] for a in ("torch", "torch_cl", "torch_frozen") if a in row)
             progress(
                 f"{name} batch {batch}: "
                 + ", ".join(f"{a} {row[a]:.0f} ms ({row[a] / row['torch']:.2f}x)" for a in times)
+                + f"; optimize / torch's fastest {row['optimize'] / fastest:.2f}x"
             )
     return rows
 
@@ -116,8 +127,8 @@ def peak_memory(args, checkpoints):
 
 
 def cli_startup(args):
-    """Seconds for `minicnn classify --model efficientnet_lite0 --algorithm auto` with an empty Numba cache (and
-    autotune cache: auto measures, compiling every candidate), then with warm ones."""
+    """Seconds for `minicnn classify --model efficientnet_lite0 --algorithm auto` (optimize measures every layer,
+    compiling every candidate) with empty Numba and autotune caches, then with warm ones."""
     from minicnn.data import sample_image_path
 
     with tempfile.TemporaryDirectory() as cache:

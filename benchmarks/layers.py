@@ -1,11 +1,15 @@
-"""Per-layer benchmark: every conv2d algorithm against torch on each of VGG16's 13 conv layers and
-ResNet50's distinct conv shapes (batch 1, 224x224 unless told otherwise)."""
+"""Per-layer benchmark: conv2d algorithms against torch on each of VGG16's conv layers and ResNet50's distinct conv
+shapes (batch 1, 224x224 unless told otherwise)."""
 
 from __future__ import annotations
 
 from benchmarks.common import gemm_product, progress, time_in_blocks, time_interleaved
 
-ALGORITHMS = ["im2col", "numba", "winograd", "winograd2", "auto"]
+#: Column -> (algorithm, channels-last input). The NCHW columns are the readable or NCHW kernels; the *_cl ones get
+#: a channels-last input, as an optimized model runs them.
+CONTENDERS = {"im2col": ("im2col", False), "numba": ("numba_blocked", False), "winograd": ("winograd4", False),
+              "winograd2": ("winograd2", False), "auto": ("auto", False), "im2col_cl": ("im2col_cl", True),
+              "winograd_cl": ("winograd4_cl", True), "auto_cl": ("auto", True)}  # fmt: skip
 
 
 def conv_shapes(model_name: str, size: int):
@@ -33,6 +37,7 @@ def conv_shapes(model_name: str, size: int):
 
 def run(np, torch, args):
     import minicnn.functional as F
+    from minicnn.kernels.registry import tolerance_kind
     from minicnn.testing import assert_close
 
     rng = np.random.default_rng(0)
@@ -54,15 +59,13 @@ def run(np, torch, args):
         terms = torch.nn.functional.conv2d(
             xt.abs().double(), wt.abs().double(), None if b is None else bt.abs().double(), **kw
         )
-        runs = {a: (lambda a=a: F.conv2d(x, w, b, **kw, algorithm=a)) for a in ALGORITHMS}
         x_cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)  # channels-last input
-        runs["winograd_cl"] = lambda: F.conv2d(x_cl, w, b, **kw, algorithm="winograd")
-        runs["im2col_cl"] = lambda: F.conv2d(x_cl, w, b, **kw, algorithm="im2col")  # as the models run them
-        runs["auto_cl"] = lambda: F.conv2d(x_cl, w, b, **kw, algorithm="auto")
+        runs = {column: (lambda a=a, xi=(x_cl if cl else x): F.conv2d(xi, w, b, **kw, algorithm=a))
+                for column, (a, cl) in CONTENDERS.items()}  # fmt: skip
         errors = {}
-        for a, fn in runs.items():  # verify before timing (this also compiles Numba code)
-            kind, scale = a.removesuffix("_cl"), float(terms.max())
-            errors[a] = assert_close(fn(), ref, kind=kind, dtype=np.float32, scale=scale, name=f"{name} {a}")
+        for column, fn in runs.items():  # verify before timing (this also compiles Numba code)
+            kind, scale = tolerance_kind(CONTENDERS[column][0]), float(terms.max())
+            errors[column] = assert_close(fn(), ref, kind=kind, dtype=np.float32, scale=scale, name=f"{name} {column}")
         runs["torch"] = lambda: torch.nn.functional.conv2d(xt, wt, bt, **kw)
         xt_cl = xt.contiguous(memory_format=torch.channels_last)
         runs["torch_cl"] = lambda: torch.nn.functional.conv2d(xt_cl, wt, bt, **kw)

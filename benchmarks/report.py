@@ -32,18 +32,22 @@ def markdown(r: dict) -> str:
         "",
         "## Whole networks (eval mode, float32, milliseconds per forward pass; ratio to torch)",
         "",
-        "Each library as loaded (NCHW) and converted to channels-last (`model.to(memory_format=channels_last)`, "
-        "columns *cl*); every ratio is to torch as loaded.",
+        "torch as loaded (eager), channels-last (`model.to(memory_format=torch.channels_last)`) and frozen "
+        "TorchScript (`optimize_for_inference(freeze(script(model)))`); minicnn eager (the default NumPy rule, as "
+        "loaded) and `minicnn.optimize(model)` (measured per layer; *default*: the fixed NumPy rule). Ratios to torch "
+        "eager; the last column: optimize against the fastest torch variant.",
         "",
-        "| model | batch | torch | torch cl | im2col | winograd | auto | winograd cl | auto cl | numba |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| model | batch | torch | torch cl | torch frozen | minicnn eager | optimize | optimize default "
+        "| optimize / fastest torch |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for n in r["networks"]:
         t = n["torch"]
         cell = lambda a, n=n, t=t: f"{n[a]:.0f} ({n[a] / t:.2f}x)" if a in n else "--"  # noqa: E731
-        out.append(f"| {n['model']} | {n['batch']} | {t:.0f} | {cell('torch_cl')} | {cell('im2col')} | "
-                   f"{cell('winograd')} | {cell('auto')} | {cell('winograd_cl')} | {cell('auto_cl')} | "
-                   f"{cell('numba')} |")  # fmt: skip
+        fastest = min(n[a] for a in ("torch", "torch_cl", "torch_frozen") if a in n)
+        out.append(f"| {n['model']} | {n['batch']} | {t:.0f} | {cell('torch_cl')} | {cell('torch_frozen')} | "
+                   f"{cell('eager')} | {cell('optimize')} | {cell('optimize_default')} | "
+                   f"{n['optimize'] / fastest:.2f}x |")  # fmt: skip
     load, mem = r["load_ms"], r["memory"]
     out += [
         "",

@@ -9,18 +9,48 @@ Tensors are NumPy arrays in PyTorch's layouts: activations (N, C, H, W), conv we
 
     from minicnn import models
     model = models.vgg16(weights="vgg16-397923af.pth").eval()   # a torchvision checkpoint, no torch needed
+    fast = minicnn.optimize(model)                              # folded, fused, channels-last, tuned
+
+Importing ``minicnn`` (or ``minicnn.functional``, ``minicnn.nn``) needs NumPy alone; ``models``, ``checkpoint``,
+``hub``, ``optimize`` and ``cuda`` load when first used (the models bring Pillow for their preprocessing).
 """
 
-from minicnn import functional, models, nn
+import importlib
+
+from minicnn import functional, nn
 from minicnn._config import CONV_ALGORITHMS, conv_algorithm, get_conv_algorithm, set_conv_algorithm
 from minicnn._random import manual_seed
-from minicnn.checkpoint import CheckpointError, UnsafeCheckpointError, load_checkpoint
 
 __version__ = "0.1.0"
 
 #: Memory formats for ``Module.to(memory_format=...)``, as ``torch.channels_last`` / ``torch.contiguous_format``.
 channels_last = "channels_last"
 contiguous_format = "contiguous_format"
+
+_LAZY = {  # name -> (module, attribute or None for the module itself)
+    "models": ("minicnn.models", None),
+    "checkpoint": ("minicnn.checkpoint", None),
+    "hub": ("minicnn.hub", None),
+    "cuda": ("minicnn.cuda", None),
+    "summary": ("minicnn.summary", None),
+    "load_checkpoint": ("minicnn.checkpoint", "load_checkpoint"),
+    "CheckpointError": ("minicnn.checkpoint", "CheckpointError"),
+    "UnsafeCheckpointError": ("minicnn.checkpoint", "UnsafeCheckpointError"),
+    "optimize": ("minicnn.optimization", "optimize"),
+}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'minicnn' has no attribute {name!r}")
+    module, attribute = _LAZY[name]
+    value = importlib.import_module(module)
+    return value if attribute is None else getattr(value, attribute)
+
+
+def __dir__():
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = [
     "CONV_ALGORITHMS",
@@ -35,5 +65,6 @@ __all__ = [
     "manual_seed",
     "models",
     "nn",
+    "optimize",
     "set_conv_algorithm",
 ]

@@ -18,10 +18,6 @@ def manual_seed(seed: int) -> np.random.Generator:
     return _generator
 
 
-def default_generator() -> np.random.Generator:
-    return _generator
-
-
 def as_generator(generator=None) -> np.random.Generator:
     """``generator`` itself, a new generator seeded by it (an int), or the default one (None)."""
     if generator is None:

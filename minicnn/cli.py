@@ -65,11 +65,13 @@ def cmd_classify(args) -> int:
     images = args.images or [str(sample_image_path())]
     pictures = [open_image(p) for p in images]  # every image checked before the model loads
     model = _load_model(args.model, source, download=False if args.offline else None)
+    if not args.check:  # --check compares every module's own output: the eager model has them all
+        minicnn.optimize(model, algorithm=args.algorithm)
     preprocess, categories = _preprocess(source, args.model)
     label = getattr(source, "name", None) or Path(str(source)).name
     for path, picture in zip(images, pictures):
         x = preprocess(picture)[None]  # (1, 3, 224, 224)
-        with minicnn.conv_algorithm(args.algorithm):
+        with minicnn.conv_algorithm(args.algorithm):  # (the eager model of --check)
             logits = model(x)
         probs = F.softmax(logits, dim=1)[0]
         print(f"{path}  ({args.model}, {label} weights)")
@@ -83,29 +85,19 @@ def cmd_classify(args) -> int:
 def _check_against_torch(model, model_name, source, x):
     """Run torchvision on the same weights and input; print each module's normalized error."""
     try:
-        from reference import efficientnet
-        from reference.models import record_outputs, torchvision_model
+        from reference.compare import module_errors, reference_outputs
     except ImportError:
         raise UserError("--check needs torch and torchvision: pip install 'minicnn[reference]'") from None
-    from minicnn.checkpoint import load_checkpoint
+    from minicnn.numerics import tolerance
     from minicnn.summary import record_outputs as minicnn_outputs
-    from minicnn.testing import normalized_max_error, tolerance
 
-    path = source.get_path() if hasattr(source, "get_path") else source
     ours = minicnn_outputs(model, x)
-    if model_name == "efficientnet_lite0":  # no torchvision model: the independent functional version
-        blocks = efficientnet.forward(load_checkpoint(path), x)
-        reference = {k: [v] for k, v in blocks.items() if k.startswith("_blocks.")} | {"": [blocks["logits"]]}
-    else:
-        reference = record_outputs(torchvision_model(model_name, path).double(), x.astype("float64"))
-    worst, limit = 0.0, tolerance(x.dtype, "model")
+    rows = module_errors(ours, reference_outputs(model_name, model, x))
+    worst, limit = max(err for _, _, err in rows), tolerance(x.dtype, "model")
     print(f"  check against torchvision (float64), per module; tolerance {limit:.0e}:")
-    for name, outs in reference.items():
-        for a, b in zip(ours[name], outs):
-            err = normalized_max_error(a, b)
-            worst = max(worst, err)
-            flag = "" if err <= limit else "  TOO LARGE"
-            print(f"    {name or '(model)':<24s} {str(tuple(b.shape)):<22s} {err:.2e}{flag}")
+    for name, shape, err in rows:
+        flag = "" if err <= limit else "  TOO LARGE"
+        print(f"    {name or '(model)':<24s} {str(shape):<22s} {err:.2e}{flag}")
     print(f"  worst normalized error {worst:.2e}: {'OK' if worst <= limit else 'FAILED'}")
 
 
@@ -230,9 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="vgg16", help="vgg16 (default), resnet50 or efficientnet_lite0")
     p.add_argument("--weights", default="DEFAULT", help="DEFAULT, a weights name (IMAGENET1K_V1...) or a checkpoint")
     p.add_argument("--topk", type=int, default=5, help="how many classes to show (default 5)")
-    p.add_argument("--algorithm", default="im2col", choices=CONV_ALGORITHMS,
-                   help="conv2d algorithm (default im2col: for a few images, Winograd's transformed weights "
-                   "(4x the conv weights) cost more than they save; auto pays off on batches)")  # fmt: skip
+    p.add_argument("--algorithm", default="default", choices=CONV_ALGORITHMS,
+                   help="conv2d kernels of the optimized model (minicnn.optimize): default, the fixed NumPy rule "
+                   "(nothing to compile or time: best for a few images); auto measures and compiles, which pays "
+                   "off on batches; or one algorithm")  # fmt: skip
     p.add_argument("--check", action="store_true", help="compare every layer with torchvision (needs torch)")
     p.add_argument("--offline", action="store_true", help="never download weights (also: MINICNN_OFFLINE=1)")
     p.set_defaults(run=cmd_classify)

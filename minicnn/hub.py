@@ -23,8 +23,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from minicnn._config import cache_dir
-from minicnn.checkpoint import load_checkpoint
+from minicnn import settings
 
 HASH_REGEX = re.compile(r"-([a-f0-9]*)\.")  # torch.hub's: the hash prefix in "name-<hash>.ext"
 CHUNK = 1 << 20
@@ -50,7 +49,7 @@ def get_dir() -> str:
     TORCH_HOME defaults to ``$XDG_CACHE_HOME/torch``, then ``~/.cache/torch`` (as torch.hub)."""
     if _hub_dir is not None:
         return _hub_dir
-    return os.path.join(_torch_home(), "hub")
+    return os.path.join(settings.torch_home(), "hub")
 
 
 def set_dir(d) -> None:
@@ -59,21 +58,16 @@ def set_dir(d) -> None:
     _hub_dir = os.path.expanduser(str(d))
 
 
-def _torch_home() -> str:
-    xdg = os.getenv("XDG_CACHE_HOME", os.path.join("~", ".cache"))
-    return os.path.expanduser(os.getenv("TORCH_HOME", os.path.join(xdg, "torch")))
-
-
 def downloads_allowed(download: bool | None = None) -> bool:
     """``download`` if given, else False when the environment variable MINICNN_OFFLINE is set to 1/true/yes."""
     if download is not None:
         return download
-    return os.getenv("MINICNN_OFFLINE", "").strip().lower() not in ("1", "true", "yes", "on")
+    return not settings.offline()
 
 
 def timeout_seconds() -> float:
     """Seconds a connection may stay silent before a download fails (MINICNN_DOWNLOAD_TIMEOUT, default 30)."""
-    return float(os.getenv("MINICNN_DOWNLOAD_TIMEOUT", "30"))
+    return settings.download_timeout()
 
 
 def hash_prefix_of(filename: str) -> str | None:
@@ -169,7 +163,7 @@ class _Progress:
 
 
 def _verified_record() -> Path:
-    return Path(cache_dir()) / "verified.json"
+    return Path(settings.cache_dir()) / "verified.json"
 
 
 def verify_cached(path: Path) -> None:
@@ -182,7 +176,7 @@ def verify_cached(path: Path) -> None:
     import json
 
     prefix = hash_prefix_of(path.name)
-    if not prefix or os.getenv("MINICNN_VERIFY_CACHE", "1") == "0":
+    if not prefix or not settings.verify_cache():
         return
     st = path.stat()
     stamp = [st.st_size, st.st_mtime_ns]
@@ -235,8 +229,3 @@ def fetch_checkpoint(url, model_dir=None, progress=True, check_hash=True, file_n
     except DownloadError as e:
         raise OfflineError(f"{e}; to work offline, download {url} elsewhere and save it as {path}") from None
     return path
-
-
-def load_state_dict_from_url(url, model_dir=None, progress=True, check_hash=True, file_name=None, download=None):
-    """``torch.hub.load_state_dict_from_url``: the cached (or downloaded) checkpoint, loaded as arrays."""
-    return load_checkpoint(fetch_checkpoint(url, model_dir, progress, check_hash, file_name, download))

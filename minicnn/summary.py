@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from minicnn import nn
-from minicnn.functional.conv import shape_kind
 
 
 def record_outputs(model: nn.Module, *inputs) -> OrderedDict:
@@ -58,7 +57,9 @@ def layer_work(module: nn.Module, inp: np.ndarray, out: np.ndarray) -> tuple[int
         n, c_out, oh, ow = out.shape if out.ndim == 4 else (1, *out.shape)
         kh, kw = module.kernel_size
         macs = n * c_out * oh * ow * (module.in_channels // module.groups) * kh * kw
-        if shape_kind(module.weight.shape, module.groups) != "general":
+        c_in_g = module.in_channels // module.groups
+        pointwise, depthwise = module.groups == 1 and (kh, kw) == (1, 1), module.groups > 1 and c_in_g == 1
+        if pointwise or depthwise:
             return macs, 0  # 1x1 and depthwise convolutions build no column matrix
         return macs, n * module.in_channels * kh * kw * oh * ow * out.itemsize
     if isinstance(module, nn.Linear):

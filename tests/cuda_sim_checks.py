@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 import minicnn.functional as F  # noqa: E402
-from minicnn import cuda, nn  # noqa: E402
+from minicnn import cuda, nn, specs  # noqa: E402
 from minicnn.cuda import conv_blocked, ops  # noqa: E402
 from minicnn.models.efficientnet import MBConvBlock  # noqa: E402
 from minicnn.models.resnet import Bottleneck, conv1x1  # noqa: E402
@@ -24,7 +24,7 @@ rng = np.random.default_rng(0)
 checks = 0
 
 
-def check(name, on_gpu, on_cpu, kind="im2col"):
+def check(name, on_gpu, on_cpu, kind="direct"):
     global checks
     got = on_gpu()
     assert type(got).__name__ in ("DeviceArray", "tuple"), f"{name}: the result left the GPU ({type(got).__name__})"
@@ -66,8 +66,10 @@ for dtype in (np.float32, np.float64):
     depthwise = arr(8, 1, 3, 3, dtype=dtype)
     check(f"conv2d depthwise {dtype.__name__}", lambda: F.conv2d(d(x), d(depthwise), groups=4, padding=1),
           lambda: F.conv2d(x, depthwise, groups=4, padding=1))  # fmt: skip
-    check(f"conv2d_relu {dtype.__name__}", lambda: F.conv2d_relu(d(x), d(arr(3, 4, 3, 3, dtype=dtype) * 0 + 1), None),
-          lambda: F.conv2d_relu(x, np.ones((3, 4, 3, 3), dtype), None))  # fmt: skip
+    spec = specs.conv2d(x, np.ones((3, 4, 3, 3), dtype), None, 1, 0, 1, 1)
+    check(f"conv2d with ReLU fused {dtype.__name__}",
+          lambda: ops.conv2d(d(x), d(np.ones((3, 4, 3, 3), dtype)), None, spec, "default", relu=True),
+          lambda: F.relu(F.conv2d(x, np.ones((3, 4, 3, 3), dtype))))  # fmt: skip
     check(f"max_pool2d {dtype.__name__}", lambda: F.max_pool2d(d(x), 3, 2, 1, return_indices=True),
           lambda: F.max_pool2d(x, 3, 2, 1, return_indices=True), "exact")  # fmt: skip
     check(f"max_pool2d ceil, dilation {dtype.__name__}", lambda: F.max_pool2d(d(x), 2, 2, dilation=2, ceil_mode=True),

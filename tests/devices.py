@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import minicnn.functional as F
+from minicnn.kernels.registry import ALGORITHMS
 
 
 def torch_cuda_available() -> bool:
@@ -24,8 +25,8 @@ def torch_cuda_available() -> bool:
 #: Marks of a test that needs a CUDA GPU (skipped without one; ``pytest -m cuda`` selects them).
 needs_cuda = [pytest.mark.cuda, pytest.mark.skipif(not torch_cuda_available(), reason="no CUDA GPU (torch.cuda)")]
 
-#: conv2d algorithms with a CUDA kernel (minicnn/cuda/ops.py); the others are CPU-only.
-CUDA_CONV_ALGORITHMS = ("auto", "naive", "im2col")
+#: conv2d names with a CUDA kernel (the registry's ``cuda`` field, and the two rules); the others are CPU-only.
+CUDA_CONV_ALGORITHMS = ("default", "auto", *(n for n, a in ALGORITHMS.items() if a.cuda))
 
 
 def to_device(a, device):

@@ -53,19 +53,22 @@ def same_pads(kernel, dilation):
 
 
 @st.composite
-def conv_cases(draw, dtype=None, values="normal", depthwise=False, pointwise=False):
+def conv_cases(draw, dtype=None, values="normal", depthwise=False, pointwise=False, winograd=False):
     """Every conv2d configuration: groups (depthwise and channel multipliers too), per-axis kernel,
     stride and dilation, every padding form, batched or unbatched, with or without bias, any layout.
-    ``depthwise``: one input channel per group (2 to 5 groups); ``pointwise``: 1x1 kernels, one group."""
+    ``depthwise``: one input channel per group (2 to 5 groups); ``pointwise``: 1x1 kernels, one group;
+    ``winograd``: 3x3 kernels, stride and dilation 1, one group (what Winograd computes)."""
     dtype = dtype or draw(st.sampled_from(DTYPES))
-    groups = 1 if pointwise else draw(ints(2, 5) if depthwise else ints(1, 3))
+    groups = 1 if pointwise or winograd else draw(ints(2, 5) if depthwise else ints(1, 3))
     c_in_g = 1 if depthwise else draw(ints(1, 3))
     c_out_g = draw(ints(1, 3))
     kh, kw, dh, dw = draw(ints(1, 4)), draw(ints(1, 4)), draw(ints(1, 3)), draw(ints(1, 3))
     if pointwise:
         kh = kw = 1
+    if winograd:
+        kh, kw, dh, dw = 3, 3, 1, 1
     kind = draw(st.sampled_from(["int", "pair", "valid", "same", "tuple4"]))
-    stride = (1, 1) if kind == "same" else (draw(ints(1, 3)), draw(ints(1, 3)))
+    stride = (1, 1) if kind == "same" or winograd else (draw(ints(1, 3)), draw(ints(1, 3)))
     if kind == "int":
         padding = draw(ints(0, 3))
         pads = (padding,) * 4

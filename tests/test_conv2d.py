@@ -7,12 +7,27 @@ from hypothesis import strategies as st
 
 import minicnn
 import minicnn.functional as F
+from minicnn.kernels import registry
 from minicnn.testing import assert_close, tolerance
 from reference.functional import torch_op
 from tests.devices import CUDA_CONV_ALGORITHMS, run_op
 from tests.strategies import conv_cases, make_array
 
-ALGORITHMS = ["naive", "im2col", "numba", "winograd", "winograd2"]
+#: Every conv2d algorithm of the registry, and the two rules that choose among them.
+ALGORITHMS = list(registry.ALGORITHMS)
+NAMES = list(registry.NAMES)
+
+
+def cases_for(name, values="normal"):
+    """Convolutions that ``name`` computes itself (for the others it runs the default rule's choice)."""
+    applies = registry.ALGORITHMS[name].applies if name in registry.ALGORITHMS else None
+    if applies is registry._winograd:
+        return conv_cases(values=values, winograd=True)
+    if applies is registry._pointwise:
+        return conv_cases(values=values, pointwise=True)
+    if applies is registry._depthwise:
+        return conv_cases(values=values, depthwise=True)
+    return conv_cases(values=values)
 
 
 def conv_scale(case, device="cpu"):
@@ -38,60 +53,60 @@ def check_against_torch(case, algorithm, device="cpu"):
     same_dtype = torch_op("conv2d", x, w, b, device=device, **kw)  # torch's own shape and dtype
     ref = torch_op("conv2d", x, w, b, device=device, float64=True, **kw)
     assert got.shape == same_dtype.shape and got.dtype == same_dtype.dtype
-    assert_close(got, ref, kind=algorithm, dtype=x.dtype, scale=conv_scale(case, device), name=algorithm)
+    kind = registry.tolerance_kind(algorithm)
+    assert_close(got, ref, kind=kind, dtype=x.dtype, scale=conv_scale(case, device), name=algorithm)
     return got
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS + ["auto"])
-@given(case=conv_cases())
-def test_conv2d_matches_torch(algorithm, case, device):
-    check_against_torch(case, algorithm, device)
-
-
-@pytest.mark.parametrize("algorithm", ["im2col", "numba"])
-@given(case=conv_cases())
-def test_conv2d_algorithms_agree_with_naive(algorithm, case):
-    x, w, b, kw = case["x"], case["weight"], case["bias"], case["kwargs"]
-    naive = F.conv2d(x, w, b, **kw, algorithm="naive")
-    fast = F.conv2d(x, w, b, **kw, algorithm=algorithm)
-    tol = tolerance(x.dtype, "naive") + tolerance(x.dtype, algorithm)  # both are approximations
-    assert_close(fast, naive, kind=algorithm, dtype=x.dtype, scale=conv_scale(case), tol=tol)
-
-
-@pytest.mark.parametrize("algorithm", ALGORITHMS + ["auto"])
-@given(case=conv_cases(depthwise=True))
-def test_depthwise_and_channel_multiplier(algorithm, case):
-    """Depthwise convs run the shift-and-add (im2col) and the dedicated Numba kernel (numba, auto)."""
-    check_against_torch(case, algorithm)
-
-
-@pytest.mark.parametrize("algorithm", ALGORITHMS + ["auto"])
-@given(case=conv_cases(pointwise=True))
-def test_pointwise_1x1_as_a_plain_gemm(algorithm, case):
-    check_against_torch(case, algorithm)
-
-
-SHAPE_KINDS = [
-    ((8, 4, 1, 1), 1, "pointwise"),
-    ((8, 1, 3, 3), 4, "depthwise"),
-    ((8, 1, 3, 3), 1, "general"),
-    ((8, 2, 1, 1), 2, "general"),
-]
-
-
-@pytest.mark.parametrize(("w_shape", "groups", "kind"), SHAPE_KINDS)
-def test_shape_kinds_pick_the_special_kernels(w_shape, groups, kind):
-    assert F.conv.shape_kind(w_shape, groups) == kind
+@pytest.mark.parametrize("algorithm", NAMES)
+@given(data=st.data())
+def test_conv2d_matches_torch(algorithm, data, device):
+    """Every algorithm over the shapes it computes (Hypothesis draws them: groups, strides, dilations, every
+    padding form, batched or not, any memory layout), against torch in float64."""
+    check_against_torch(data.draw(cases_for(algorithm)), algorithm, device)
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-@settings(max_examples=25)
-@given(case=conv_cases(values="special"))
-def test_nan_and_inf_propagate_like_torch(algorithm, case):
+@given(data=st.data())
+def test_every_algorithm_agrees_with_naive(algorithm, data):
+    """The registry's promise: each rung against the textbook loops, within the sum of their tolerances."""
+    case = data.draw(cases_for(algorithm))
+    x, w, b, kw = case["x"], case["weight"], case["bias"], case["kwargs"]
+    naive = F.conv2d(x, w, b, **kw, algorithm="naive")
+    fast = F.conv2d(x, w, b, **kw, algorithm=algorithm)
+    kind = registry.tolerance_kind(algorithm)
+    tol = tolerance(x.dtype, "direct") + tolerance(x.dtype, kind)  # both are approximations
+    assert_close(fast, naive, kind=kind, dtype=x.dtype, scale=conv_scale(case), tol=tol)
+
+
+@pytest.mark.parametrize("algorithm", NAMES)
+@given(case=conv_cases(depthwise=True))
+def test_depthwise_and_channel_multiplier(algorithm, case):
+    """Depthwise convs: every name computes them (the general kernels with groups, or the dedicated ones)."""
     check_against_torch(case, algorithm)
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS + ["auto"])
+def test_registry_entries_are_complete():
+    """Each algorithm names a kernel that imports, a readable twin that exists, and a written tolerance."""
+    from minicnn.numerics import TOLERANCES
+
+    for name, algorithm in registry.ALGORITHMS.items():
+        assert callable(registry._load(algorithm.kernel)) and callable(registry._load(algorithm.pack))
+        assert algorithm.twin is None or algorithm.twin in registry.ALGORITHMS, name
+        assert algorithm.layout in ("nchw", "channels_last") and algorithm.doc
+        for dtype in TOLERANCES:
+            assert algorithm.tolerance in TOLERANCES[dtype]
+    assert tuple(minicnn.CONV_ALGORITHMS) == registry.NAMES
+
+
+@pytest.mark.parametrize("algorithm", NAMES)
+@settings(max_examples=25)
+@given(data=st.data())
+def test_nan_and_inf_propagate_like_torch(algorithm, data):
+    check_against_torch(data.draw(cases_for(algorithm, values="special")), algorithm)
+
+
+@pytest.mark.parametrize("algorithm", NAMES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_vgg_like_layer(algorithm, dtype, device):
     """A layer shaped like VGG16's (3x3, padding 1, 64 -> 32 channels) at a size tests can afford."""
@@ -119,25 +134,20 @@ def test_same_and_asymmetric_padding_put_extra_at_bottom_right(padding):
 
 
 def test_conv_algorithm_context_manager_sets_the_default(monkeypatch):
-    monkeypatch.setenv("MINICNN_AUTOTUNE", "0")  # "auto" then runs im2col without measuring
     x = make_array(3, (1, 2, 5, 5), np.float32)
     w = make_array(4, (2, 2, 2, 2), np.float32)
     seen = []
-    original = F.conv.KERNELS.copy()
-    try:
-        for name, fn in original.items():
-            F.conv.KERNELS[name] = lambda *a, _n=name, _f=fn: seen.append(_n) or _f(*a)
-        assert minicnn.get_conv_algorithm() == "auto"
-        with minicnn.conv_algorithm("naive"):
+    real_resolve = F.conv.resolve
+    monkeypatch.setattr(F.conv, "resolve", lambda name, *a: seen.append(name) or real_resolve(name, *a))
+    assert minicnn.get_conv_algorithm() == "default"
+    with minicnn.conv_algorithm("naive"):
+        F.conv2d(x, w)
+        with minicnn.conv_algorithm("numba"):
             F.conv2d(x, w)
-            with minicnn.conv_algorithm("numba"):
-                F.conv2d(x, w)
-            F.conv2d(x, w, algorithm="im2col")  # an explicit argument wins over the default
-        F.conv2d(x, w)  # back to auto: im2col for an ordinary convolution
-    finally:
-        F.conv.KERNELS.update(original)
-    assert seen == ["naive", "numba", "im2col", "im2col"]
-    assert minicnn.get_conv_algorithm() == "auto"
+        F.conv2d(x, w, algorithm="im2col")  # an explicit argument wins over the default
+    F.conv2d(x, w)  # back to the default rule
+    assert seen == ["naive", "numba", "im2col", "default"]
+    assert minicnn.get_conv_algorithm() == "default"
 
 
 def test_unknown_algorithm_is_refused():
@@ -158,7 +168,7 @@ def test_auto_picks_a_correct_algorithm(data):
 def test_empty_batch_gives_torch_shape():
     x, w = np.ones((0, 3, 6, 6), np.float32), np.ones((4, 3, 3, 3), np.float32)
     ref = torch_op("conv2d", x, w)
-    for algorithm in ALGORITHMS:
+    for algorithm in NAMES:
         assert F.conv2d(x, w, algorithm=algorithm).shape == ref.shape == (0, 4, 4, 4)
 
 
@@ -166,6 +176,6 @@ def test_zero_input_channels_sum_nothing():
     """With C_in = 0 every sum is empty: the output is the bias. (torch 2.14 returns 0 output channels
     here, which contradicts its own shape formula; minicnn keeps the formula.)"""
     x, w, b = np.ones((1, 0, 6, 6)), np.ones((4, 0, 3, 3)), np.arange(4.0)
-    for algorithm in ALGORITHMS:
+    for algorithm in NAMES:
         out = F.conv2d(x, w, b, algorithm=algorithm)
         np.testing.assert_array_equal(out, np.broadcast_to(b[None, :, None, None], (1, 4, 4, 4)))

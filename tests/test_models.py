@@ -10,7 +10,8 @@ import torch
 import torchvision
 
 from minicnn import models
-from minicnn.testing import assert_close
+from minicnn.testing import assert_close, tolerance
+from reference.compare import module_errors
 from reference.models import record_outputs as torch_record_outputs
 from reference.models import torchvision_model
 
@@ -73,11 +74,14 @@ def image_batch(size=96, n=2, seed=0):
 
 
 def compare_outputs(ours: dict, theirs: dict, dtype=np.float32):
-    assert list(ours) == list(theirs)  # the same modules, in the same order
-    for name in theirs:
-        assert len(ours[name]) == len(theirs[name]), f"{name} called {len(ours[name])} times, torch {len(theirs[name])}"
-        for i, (a, b) in enumerate(zip(ours[name], theirs[name])):
-            assert_close(a, b, kind="model", dtype=dtype, name=f"{name or 'model'} (call {i})")
+    """Every module's outputs (the same modules, in the same order) within the "model" tolerance, through the one
+    torch comparer of reference/compare.py (which also checks call counts and shapes)."""
+    assert list(ours) == list(theirs)
+    limit = tolerance(dtype, "model")
+    bad = [(name, err) for name, _, err in module_errors(ours, theirs) if not err <= limit]
+    assert not bad, f"{len(bad)} module outputs off by more than {limit}: {bad[:5]}"
+    for outs in ours.values():
+        assert all(np.asarray(a).dtype == dtype for a in outs)
 
 
 def top5_agree(ours, ref):

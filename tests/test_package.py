@@ -41,6 +41,77 @@ print(y.shape)
     assert result.stdout.strip() == "(1, 5)"
 
 
+def imports_of(path: Path) -> set[str]:
+    """The modules a source file imports (absolute names; relative imports are not used in minicnn)."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_the_layers_import_only_what_is_below_them():
+    """kernels import nothing above them (NumPy, Numba, threadpoolctl, the specs, the settings); the CUDA backend
+    never imports minicnn.functional; the model files hold no fusion or layout code."""
+    for path in (ROOT / "minicnn" / "kernels").glob("*.py"):
+        for name in imports_of(path):
+            if name.startswith("minicnn"):
+                assert name.startswith(("minicnn.kernels", "minicnn.specs", "minicnn.settings")) or name in (
+                    "minicnn",), (path.name, name)  # fmt: skip
+    for path in (ROOT / "minicnn" / "cuda").glob("*.py"):
+        assert not any(n.startswith("minicnn.functional") for n in imports_of(path)), path.name
+    for path in (ROOT / "minicnn" / "models").glob("*.py"):  # the names the code uses, docstrings aside
+        import ast
+
+        used = {n.id for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Name)}
+        used |= {n.attr for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Attribute)}
+        fusion = {"optimize", "to_channels_last", "to_memory_format", "conv_bn", "foldable", "watched", "Epilogue"}
+        assert not used & fusion, (path.name, used & fusion)
+
+
+def test_functional_imports_without_pillow_and_changes_no_process_setting():
+    """``import minicnn.functional`` (and ``minicnn``, ``minicnn.nn``) needs NumPy alone, and importing minicnn
+    sets no environment variable (NUMBA_THREADING_LAYER used to be) and loads no Numba."""
+    code = """
+import os, sys
+sys.modules["PIL"] = None
+before = dict(os.environ)
+import numpy as np, minicnn, minicnn.functional as F, minicnn.nn as nn
+y = nn.Conv2d(3, 4, 3)(np.ones((1, 3, 6, 6), np.float32))
+assert dict(os.environ) == before, set(os.environ) ^ set(before)
+assert "numba" not in sys.modules and "PIL" not in [m for m in sys.modules if sys.modules[m] is not None]
+print(y.shape)
+"""
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(1, 4, 4, 4)"
+
+
+def test_the_notebooks_first_convolutions_compile_time_and_write_nothing(tmp_path):
+    """The notebook's Gaussian (20x20) and Prewitt (on 1x3x256x256) cells in a fresh process with empty caches:
+    the default path is NumPy, so nothing is compiled, measured or written (issue 10)."""
+    code = """
+import sys, time
+import numpy as np, minicnn.functional as F
+t0 = time.perf_counter()
+x = np.random.rand(1, 3, 256, 256).astype(np.float32)
+g = np.exp(-((np.arange(20) - 9.5) ** 2) / 20).astype(np.float32)
+gauss = np.broadcast_to(np.outer(g, g), (1, 3, 20, 20)).copy()
+blur = F.conv2d(x, gauss)
+prewitt = np.tile(np.array([[-1, 0, 1]] * 3, np.float32), (2, 3, 1, 1))
+edges = F.conv2d(x, prewitt, padding=1)
+print(blur.shape, edges.shape, "numba" in sys.modules, round(time.perf_counter() - t0, 2))
+"""
+    result = run_python(code, {"MINICNN_CACHE_DIR": str(tmp_path / "cache"), "NUMBA_CACHE_DIR": str(tmp_path / "nb")})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[:9] == ["(1,", "1,", "237,", "237)", "(1,", "2,", "256,", "256)", "False"]
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "nb").exists()  # nothing written
+
+
 def test_im2col_on_both_threads_does_not_load_numba():
     """The NumPy path (classify's default) stays NumPy: Numba costs 65 MB of memory just to import."""
     code = """
@@ -88,7 +159,7 @@ def test_numba_kernels_are_compiled_once_and_cached_on_disk(tmp_path):
     code = """
 import json, numpy as np, minicnn.functional as F
 from minicnn.kernels.conv_numba_blocked import _conv2d_blocked as kernel
-F.conv2d(np.ones((1, 2, 5, 5), np.float32), np.ones((3, 2, 3, 3), np.float32), algorithm="numba")
+F.conv2d(np.ones((1, 2, 5, 5), np.float32), np.ones((3, 2, 3, 3), np.float32), algorithm="numba_blocked")
 print(json.dumps({"hits": sum(kernel.stats.cache_hits.values()),
                   "misses": sum(kernel.stats.cache_misses.values())}))
 """

@@ -7,7 +7,7 @@ are (N, C, H, W) or unbatched (C, H, W), conv weights (C_out, C_in // groups, KH
 """
 
 from minicnn.functional.activation import dropout, log_softmax, relu, relu6, softmax
-from minicnn.functional.conv import conv2d, conv2d_relu
+from minicnn.functional.conv import conv2d
 from minicnn.functional.layout import is_channels_last, to_channels_last
 from minicnn.functional.linear import batch_norm, linear
 from minicnn.functional.padding import pad
@@ -19,7 +19,6 @@ __all__ = [
     "avg_pool2d",
     "batch_norm",
     "conv2d",
-    "conv2d_relu",
     "dropout",
     "is_channels_last",
     "linear",

@@ -1,15 +1,18 @@
-"""``algorithm="auto"``: measure the kernels that apply to a convolution's shape, keep the fastest.
+"""``algorithm="auto"``: measure the algorithms that apply to a convolution, keep the fastest.
 
-Candidates: im2col and the blocked compiled loops for every general shape, and both Winograd variants
-for 3x3 stride-1 ones. The first time a shape is seen (input shape, weight shape, stride, padding,
-dilation, groups, dtype, memory formats), every candidate runs on the actual input, once to warm up (Numba
-compiles then, and compilation is not timed) and TIMED_CALLS times timed (the fastest counts), each timed call
-after reading a buffer larger than the caches: in a network, the other layers evict this one's weights between
-two calls, and timed with warm caches Winograd (4x the weights) won layers it then lost inside ResNet50. A candidate
-whose output differs from im2col's by more than the "auto" tolerance (minicnn/testing.py) is never chosen.
-The winner is remembered for the process and in a small JSON file (``$MINICNN_CACHE_DIR``, else
-``$XDG_CACHE_HOME/minicnn``, else ``~/.cache/minicnn``), so the next process starts with the answer.
-MINICNN_AUTOTUNE=0 turns measuring off: im2col then, except the compiled kernel for depthwise convolutions.
+The candidates are those of ``registry.candidates(spec)`` (compiled ones included). The first time a shape is
+seen (input shape, weight shape, stride, padding, dilation, groups, dtype, memory formats), every candidate runs on
+the actual input, once to warm up (Numba compiles then, and compilation is not timed) and TIMED_CALLS times timed
+(the fastest counts), each timed call after reading a buffer larger than the caches: in a network, the other layers
+evict this one's weights between two calls, and timed with warm caches Winograd (4x the weights) won layers it then
+lost inside ResNet50. A candidate whose output differs from the default algorithm's by more than the "auto"
+tolerance (``minicnn.numerics``) is never chosen.
+
+The winner is remembered for the process and in a small JSON file in ``settings.cache_dir()``, so the next process
+starts with the answer. That file is input like any other: anything but an object of names is ignored with one
+warning, and a remembered name that is not a candidate for its shape is measured again. Saving merges with what the
+file holds by then (another process may have tuned other shapes). MINICNN_AUTOTUNE=0 turns measuring off: the
+default rule then.
 """
 
 from __future__ import annotations
@@ -19,80 +22,101 @@ import json
 import os
 import platform
 import tempfile
+import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from minicnn._config import cache_dir
-from minicnn.functional import _dispatch
+from minicnn import settings
+from minicnn.functional.layout import is_channels_last
+from minicnn.kernels import Epilogue
+from minicnn.kernels.registry import ALGORITHMS, candidates, default_algorithm
 
 _choices: dict[str, str] = {}
+_lock = threading.Lock()
+_loaded = False
 #: Timed calls per candidate; the fastest counts (the least disturbed by other processes).
 TIMED_CALLS = 3
-_loaded = False
+#: Largest cache file read back (a real one holds a few hundred short lines).
+MAX_CACHE_BYTES = 1 << 20
 
 
 def cache_file() -> Path:
-    machine = f"{platform.machine()}-{os.cpu_count()}cpu-{os.getenv('NUMBA_NUM_THREADS', 'all')}threads"
-    return Path(cache_dir()) / f"auto-{machine}.json"
+    machine = f"{platform.machine()}-{os.cpu_count()}cpu-{settings.num_threads()}threads"
+    return Path(settings.cache_dir()) / f"auto-{machine}.json"
+
+
+def _read(path: Path) -> dict[str, str]:
+    """The choices in ``path``: a JSON object of algorithm names. Anything else is ignored, with one warning."""
+    try:
+        if path.stat().st_size > MAX_CACHE_BYTES:
+            raise ValueError(f"larger than {MAX_CACHE_BYTES} bytes")
+        data = json.loads(path.read_bytes())
+        if not isinstance(data, dict):
+            raise ValueError(f"a JSON {type(data).__name__}, not an object")
+        bad = [k for k, v in data.items() if not isinstance(v, str) or v not in ALGORITHMS]
+        if bad:
+            raise ValueError(f"unknown algorithm for {bad[0]!r}: {data[bad[0]]!r}")
+        return data
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        warnings.warn(f"minicnn: ignoring the autotune cache {path} ({error}); it will be rewritten", stacklevel=4)
+        return {}
 
 
 def _load():
     global _loaded
     if not _loaded:
         _loaded = True
-        try:
-            _choices.update(json.loads(cache_file().read_text()))
-        except (OSError, ValueError):
-            pass
+        _choices.update(_read(cache_file()))
 
 
 def _save():
     path = cache_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        merged = {**_read(path), **_choices}  # another process may have tuned other shapes meanwhile
         with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
-            json.dump(_choices, f, indent=0, sort_keys=True)
+            json.dump(merged, f, indent=0, sort_keys=True)
         os.replace(f.name, path)  # atomic: never a half-written cache
     except OSError:
         pass  # a read-only home: remember for this process only
 
 
-def candidates(w_shape, stride, dilation, groups) -> list[str]:
-    kind = _dispatch.shape_kind(w_shape, groups)
-    if kind == "depthwise":
-        return ["numba"]  # the dedicated kernel; im2col's shift-and-add is its readable twin
-    if kind == "pointwise":
-        return ["im2col"]  # a plain GEMM either way
-    if _dispatch.winograd_applies(w_shape, stride, dilation, groups):
-        return ["im2col", "winograd", "winograd2", "numba"]
-    return ["im2col", "numba"]
-
-
-def choose(x, weight, bias, stride, pads, dilation, groups) -> str:
+def choose(x, weight, bias, spec) -> str:
     """The algorithm "auto" runs for this convolution (measuring it the first time)."""
-    names = candidates(weight.shape, stride, dilation, groups)
-    if len(names) == 1 or os.getenv("MINICNN_AUTOTUNE", "1") == "0" or x.size == 0:
+    cl = is_channels_last(x)
+    names = candidates(spec)
+    if not names or not settings.autotune() or x.size == 0:
+        return default_algorithm(spec, cl)
+    if len(names) == 1:
         return names[0]
-    layout = "".join("cl" if _dispatch.is_channels_last(a) else "c" for a in (x, weight))  # memory formats
-    key = f"{x.shape}|{weight.shape}|{tuple(stride)}|{tuple(pads)}|{tuple(dilation)}|{groups}|{x.dtype}|{layout}"
-    _load()
-    if key not in _choices:
-        _choices[key] = _measure(names, x, weight, bias, stride, pads, dilation, groups)
+    layout = "".join("cl" if is_channels_last(a) else "c" for a in (x, weight))  # memory formats
+    key = f"{x.shape}|{weight.shape}|{spec.stride}|{spec.pads}|{spec.dilation}|{spec.groups}|{x.dtype}|{layout}"
+    with _lock:
+        _load()
+        known = _choices.get(key)
+    if known in names:  # never a remembered name that is no candidate for this shape (a hand-edited file)
+        return known
+    best = _measure(names, x, weight, bias, spec, default_algorithm(spec, cl))
+    with _lock:
+        _choices[key] = best
         _save()
-    return _choices[key]
+    return best
 
 
-def _measure(names, x, weight, bias, stride, pads, dilation, groups) -> str:
-    from minicnn.testing import normalized_max_error, tolerance
+def _measure(names, x, weight, bias, spec, reference_name) -> str:
+    from minicnn.numerics import normalized_max_error, tolerance
 
     def call(name):
-        return _dispatch.run(name, x, weight, bias, stride, pads, dilation, groups)
+        return ALGORITHMS[name].run(x, weight, spec, Epilogue(bias))
 
-    reference = call("im2col")
+    reference = call(reference_name)
     scale = float(np.max(np.abs(reference), initial=0.0)) or 1.0
-    best, best_time = "im2col", float("inf")
+    best, best_time = reference_name, float("inf")
     flush = np.ones(_last_level_cache_bytes() * 3 // 2 // 4, np.float32)  # written once, now: then only read
     for name in names:
         out = call(name)  # warm-up: compiles Numba code

@@ -6,10 +6,11 @@ import warnings
 
 import numpy as np
 
-from minicnn.functional._args import check_array, normalize_dim, on_device, silent_ieee
+from minicnn import specs
+from minicnn._random import as_generator
+from minicnn.functional._args import check_array, gpu_ops, normalize_dim, silent_ieee
 
 
-@on_device
 def relu(input, inplace=False):
     """max(x, 0), element-wise (the "positive part"); NaN stays NaN. ``inplace`` overwrites ``input``.
 
@@ -19,14 +20,15 @@ def relu(input, inplace=False):
         array([0., 0., 2.])
     """
     x = check_array(input, "relu")
-    return np.maximum(x, 0, out=x if inplace else None)
+    gpu = gpu_ops(x)
+    return gpu.clip(x, 0.0, np.inf, inplace) if gpu else np.maximum(x, 0, out=x if inplace else None)
 
 
-@on_device
 def relu6(input, inplace=False):
     """min(max(x, 0), 6), element-wise, as in MobileNet and EfficientNet-Lite; NaN stays NaN."""
     x = check_array(input, "relu6")
-    return np.clip(x, 0, 6, out=x if inplace else None)
+    gpu = gpu_ops(x)
+    return gpu.clip(x, 0.0, 6.0, inplace) if gpu else np.clip(x, 0, 6, out=x if inplace else None)
 
 
 def _softmax_dim(op, x, dim):
@@ -40,7 +42,6 @@ def _softmax_dim(op, x, dim):
     return normalize_dim(dim, x.ndim)
 
 
-@on_device
 @silent_ieee
 def softmax(input, dim=None):
     """exp(x_i) / sum_j exp(x_j) along ``dim``, computed as exp(x_i - max) / sum_j exp(x_j - max).
@@ -50,37 +51,44 @@ def softmax(input, dim=None):
     """
     x = check_array(input, "softmax")
     dim = _softmax_dim("softmax", x, dim)
+    gpu = gpu_ops(x)
+    if gpu:
+        return gpu.softmax(x, dim, log=False)
     e = np.exp(x - x.max(axis=dim, keepdims=True, initial=-np.inf))  # initial: an empty axis is fine
     return e / e.sum(axis=dim, keepdims=True)
 
 
-@on_device
 @silent_ieee
 def log_softmax(input, dim=None):
     """log(softmax(x)) along ``dim``, computed stably as (x - max) - log(sum_j exp(x_j - max))."""
     x = check_array(input, "log_softmax")
     dim = _softmax_dim("log_softmax", x, dim)
+    gpu = gpu_ops(x)
+    if gpu:
+        return gpu.softmax(x, dim, log=True)
     shifted = x - x.max(axis=dim, keepdims=True, initial=-np.inf)
     return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
 
 
-@on_device
 @silent_ieee
 def dropout(input, p=0.5, training=True, inplace=False, *, rng=None):
     """Inverted dropout: in training, zero each element with probability p and scale the rest by 1/(1-p).
 
     The scaling keeps every element's expected value unchanged, so evaluation (``training=False``)
-    is the identity. ``rng`` is a ``numpy.random.Generator`` (or a seed) for reproducible masks.
+    is the identity. ``rng`` (minicnn's addition) is a ``numpy.random.Generator`` or a seed for reproducible masks;
+    by default masks come from minicnn's generator (``minicnn.manual_seed``), as torch's come from its own.
     """
     x = check_array(input, "dropout")
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    p = specs.dropout_p(p)
+    gpu = gpu_ops(x)
+    if gpu:
+        return gpu.dropout(x, p, training)
     if not training or p == 0.0:
         return x if inplace else x.copy()
     out = x if inplace else np.empty_like(x)
     if p == 1.0:
         out[...] = 0
         return out
-    keep = np.random.default_rng(rng).random(x.shape) >= p  # each kept with probability 1 - p
+    keep = as_generator(rng).random(x.shape) >= p  # each kept with probability 1 - p
     np.multiply(x, keep * x.dtype.type(1.0 / (1.0 - p)), out=out)
     return out

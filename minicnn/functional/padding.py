@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from minicnn.functional._args import check_array, is_int, on_device, shape_str
+from minicnn.functional._args import check_array, gpu_ops, is_int, shape_str
 
 MODES = ("constant", "reflect", "replicate", "circular")
 
 
-@on_device
 def pad(input, pad, mode="constant", value=0.0):
     """Pad the last ``len(pad) // 2`` dimensions, as ``torch.nn.functional.pad``.
 
@@ -43,6 +42,9 @@ def pad(input, pad, mode="constant", value=0.0):
             raise ValueError(f'Padding mode "{mode}" doesn\'t take in value argument')
         if x.ndim not in (k + 1, k + 2) or k > 3:
             raise ValueError(f"Padding size {len(pad)} is not supported for {x.ndim}D input tensor.")
+    gpu = gpu_ops(x)
+    if gpu:
+        return gpu.pad(x, tuple(int(p) for p in pad), mode, value)
     out = x
     for i in range(k):
         axis, before, after = x.ndim - 1 - i, int(pad[2 * i]), int(pad[2 * i + 1])

@@ -6,59 +6,12 @@ Checks and output sizes follow PyTorch (``aten/src/ATen/native/Pool.h``); the wi
 
 from __future__ import annotations
 
-from minicnn.functional._args import as_batched, check_array, is_int, on_device, pair, shape_str, silent_ieee
+from minicnn import specs
+from minicnn.functional._args import gpu_ops, silent_ieee
 from minicnn.kernels.pooling import adaptive_pool2d_kernel, avg_pool2d_kernel, max_pool2d_kernel
+from minicnn.specs import pool_output_size  # noqa: F401 - part of this module's story (and its API)
 
 
-def pool_output_size(size, kernel, stride, pad, dilation, ceil_mode):
-    """PyTorch's pooled length along one axis.
-
-    ``out = floor_or_ceil((size + 2*pad - dilation*(kernel-1) - 1) / stride) + 1``; with ceil_mode, a last
-    window that would start in the right padding (``(out-1)*stride >= size + pad``) is dropped.
-    """
-    span = size + 2 * pad - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)
-    out = span // stride + 1
-    if ceil_mode and (out - 1) * stride >= size + pad:
-        out -= 1
-    return out
-
-
-def _pool_args(op, input, kernel_size, stride, padding, dilation, ceil_mode):
-    """Check the arguments shared by max and average pooling; return the 4-D input and normalized pairs."""
-    x, unbatched = as_batched(check_array(input, op), op)
-    if x.shape[1] == 0 or x.shape[2] == 0 or x.shape[3] == 0:
-        raise ValueError(
-            "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, "
-            f"but got:{shape_str(input.shape)}"
-        )
-    k = pair(kernel_size, "kernel_size", op)
-    s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else pair(stride, "stride", op)
-    p, d = pair(padding, "padding", op), pair(dilation, "dilation", op)
-    if min(k) <= 0:
-        raise ValueError(f"kernel size should be greater than zero, but got kH: {k[0]} kW: {k[1]}")
-    if min(s) <= 0:
-        raise ValueError(f"stride should be greater than zero, but got dH: {s[0]} dW: {s[1]}")
-    if min(d) <= 0:
-        raise ValueError(f"dilation should be greater than zero, but got dilationH: {d[0]} dilationW: {d[1]}")
-    if min(p) < 0:
-        raise ValueError(f"pad must be non-negative, but got pad: {p}")
-    for kk, pp in zip(k, p):
-        if pp > kk // 2:
-            raise ValueError(
-                f"pad should be at most half of effective kernel size, but got pad={pp}, "
-                f"kernel_size={kk} and dilation={d[0]}"
-            )
-    C, H, W = x.shape[1:]
-    out = tuple(pool_output_size(n, kk, ss, pp, dd, ceil_mode) for n, kk, ss, pp, dd in zip((H, W), k, s, p, d))
-    if min(out) < 1:
-        raise ValueError(
-            f"Given input size: ({C}x{H}x{W}). Calculated output size: ({C}x{out[0]}x{out[1]}). "
-            "Output size is too small"
-        )
-    return x, unbatched, k, s, p, d, out
-
-
-@on_device
 @silent_ieee
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """2-D max pooling, as ``torch.nn.functional.max_pool2d``: the largest value of each window.
@@ -79,16 +32,19 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         array([[ 5.,  7.],
                [13., 15.]])
     """
-    x, unbatched, k, s, p, d, out_size = _pool_args(
-        "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode
-    )
-    out, idx = max_pool2d_kernel(x, k, s, p, d, out_size, return_indices)
+    x, unbatched = specs.batched(specs.check_array(input, "max_pool2d"), "max_pool2d")
+    spec = specs.pool2d("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode, given=input)
+    gpu = gpu_ops(x)
+    if gpu:
+        out, idx = gpu.max_pool2d(x, spec)
+    else:
+        out, idx = max_pool2d_kernel(x, spec.kernel_size, spec.stride, spec.padding, spec.dilation, spec.out_size,
+                                     return_indices)  # fmt: skip
     if unbatched:
         out, idx = out[0], (None if idx is None else idx[0])
     return (out, idx) if return_indices else out
 
 
-@on_device
 @silent_ieee
 def avg_pool2d(
     input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
@@ -105,31 +61,23 @@ def avg_pool2d(
 
     Shape: as ``max_pool2d`` with dilation 1.
     """
-    if divisor_override is not None and (not is_int(divisor_override) or divisor_override == 0):
-        raise ValueError("divisor must be not zero")
-    x, unbatched, k, s, p, _, out_size = _pool_args("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
-    out = avg_pool2d_kernel(x, k, s, p, out_size, ceil_mode, count_include_pad, divisor_override)
+    divisor = specs.avg_divisor(divisor_override)
+    x, unbatched = specs.batched(specs.check_array(input, "avg_pool2d"), "avg_pool2d")
+    spec = specs.pool2d("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode, given=input)
+    gpu = gpu_ops(x)
+    if gpu:
+        out = gpu.avg_pool2d(x, spec, bool(count_include_pad), divisor)
+    else:
+        out = avg_pool2d_kernel(x, spec.kernel_size, spec.stride, spec.padding, spec.out_size, spec.ceil_mode,
+                                count_include_pad, divisor)  # fmt: skip
     return out[0] if unbatched else out
 
 
 def _adaptive_args(op, input, output_size):
-    x, unbatched = as_batched(check_array(input, op), op)
-    if x.shape[1] == 0 or x.shape[2] == 0 or x.shape[3] == 0:
-        raise ValueError(
-            f"{op}(): Expected 3D or 4D tensor with non-zero sizes for the channel and spatial "
-            f"dimensions, but got input of size {shape_str(input.shape)}"
-        )
-    if is_int(output_size) or output_size is None:
-        output_size = (output_size, output_size)
-    if not isinstance(output_size, (tuple, list)) or len(output_size) != 2:
-        raise TypeError(f"{op}(): output_size must be an int or a pair of ints or None, got {output_size!r}")
-    size = tuple(n if o is None else o for o, n in zip(output_size, x.shape[2:]))
-    if not all(is_int(o) for o in size) or min(size) < 0:
-        raise ValueError(f"{op}: elements of output_size must be greater than or equal to 0 but received {output_size}")
-    return x, unbatched, size
+    x, unbatched = specs.batched(specs.check_array(input, op), op)
+    return x, unbatched, specs.adaptive_size(op, x, output_size, given=input)
 
 
-@on_device
 @silent_ieee
 def adaptive_avg_pool2d(input, output_size):
     """Average pooling to a fixed output size, as ``torch.nn.functional.adaptive_avg_pool2d``.
@@ -143,11 +91,11 @@ def adaptive_avg_pool2d(input, output_size):
     Shape: (N, C, H, W) -> (N, C, OH, OW), or unbatched (C, H, W) -> (C, OH, OW).
     """
     x, unbatched, size = _adaptive_args("adaptive_avg_pool2d", input, output_size)
-    out, _ = adaptive_pool2d_kernel(x, size, "avg")
+    gpu = gpu_ops(x)
+    out = gpu.adaptive_pool2d(x, size, "avg")[0] if gpu else adaptive_pool2d_kernel(x, size, "avg")[0]
     return out[0] if unbatched else out
 
 
-@on_device
 @silent_ieee
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Max pooling to a fixed output size, as ``torch.nn.functional.adaptive_max_pool2d``.
@@ -155,7 +103,8 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     Windows as in ``adaptive_avg_pool2d``; indices as in ``max_pool2d`` (flat per plane, int64).
     """
     x, unbatched, size = _adaptive_args("adaptive_max_pool2d", input, output_size)
-    out, idx = adaptive_pool2d_kernel(x, size, "max")
+    gpu = gpu_ops(x)
+    out, idx = gpu.adaptive_pool2d(x, size, "max") if gpu else adaptive_pool2d_kernel(x, size, "max")
     if unbatched:
         out, idx = out[0], idx[0]
     return (out, idx) if return_indices else out

@@ -11,9 +11,24 @@ Notation, used in every kernel module and in the docs:
     OH, OW         output height and width: OH = (H - dH*(KH-1) - 1) // sH + 1, likewise OW
 
 Activations are (N, C, H, W), conv weights (C_out, C_in_g, KH, KW), as in PyTorch.
-Every conv2d kernel has the signature ``conv2d_xxx(x, weight, bias, stride, dilation, groups)`` and
-takes a C-contiguous, already padded ``x``; ``functional.conv2d`` checks arguments and pads.
+
+Every conv2d kernel has one calling convention (the registry, ``kernels/registry.py``, lists them all):
+
+    out = conv2d_xxx(x, weight, spec, epilogue)
+
+``x`` is the *unpadded* (N, C_in, H, W) input in any memory layout (each kernel pads as it needs to);
+``weight`` is what the kernel's ``pack`` made of the (C_out, C_in_g, KH, KW) weight (the weight itself for most);
+``spec`` is the checked ``minicnn.specs.ConvSpec`` (stride, dilation, groups, pads as (top, bottom, left, right)
+and every size); ``epilogue`` says what to do with the sums before returning them: add the bias, add a residual,
+apply ReLU (``finish`` below is its readable form). ``functional.conv2d`` checks the arguments and picks the
+kernel; it never pads or transforms anything itself.
 """
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
 
 
 def conv_output_size(size: int, kernel: int, stride: int, dilation: int) -> int:
@@ -25,11 +40,65 @@ def conv_output_size(size: int, kernel: int, stride: int, dilation: int) -> int:
     return (size - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def conv_output(x, weight, stride, dilation):
-    """An empty (N, C_out, OH, OW) array for convolving the padded ``x`` with ``weight`` (x's dtype)."""
-    import numpy as np
+class Epilogue(NamedTuple):
+    """What a conv kernel does to its sums before returning them: ``relu(sums + bias + residual)``.
 
-    N, _, H, W = x.shape
-    C_out, _, KH, KW = weight.shape
-    OH, OW = conv_output_size(H, KH, stride[0], dilation[0]), conv_output_size(W, KW, stride[1], dilation[1])
-    return np.empty((N, C_out, OH, OW), x.dtype)
+    bias: (C_out,) or None; residual: an (N, C_out, OH, OW) array to add (ResNet's skip connection) or None;
+    relu: whether to clamp at zero. Fast kernels apply it while each block of output is still in cache.
+    fast: apply it with the compiled one-pass kernel of ``kernels/epilogue.py`` where a kernel can (what
+    ``minicnn.optimize`` asks for); otherwise NumPy, one pass per term.
+    """
+
+    bias: np.ndarray | None = None
+    relu: bool = False
+    residual: np.ndarray | None = None
+    fast: bool = False
+
+
+NO_EPILOGUE = Epilogue()
+
+
+def finish(out, epilogue: Epilogue):
+    """The epilogue in plain NumPy, in place on the (N, C_out, OH, OW) ``out``; returns ``out``."""
+    if epilogue.bias is not None:
+        out += epilogue.bias.reshape(1, -1, 1, 1)  # (C_out,) broadcast over (N, C_out, OH, OW)
+    if epilogue.residual is not None:
+        out += epilogue.residual
+    if epilogue.relu:
+        np.maximum(out, 0, out=out)
+    return out
+
+
+def finish_rows(block, epilogue: Epilogue, residual_block=None):
+    """The epilogue on a (pixels, C_out) block of channels-last output, in place (``residual_block``: the matching
+    block of the residual)."""
+    if epilogue.fast:
+        from minicnn.kernels.epilogue import epilogue as one_pass  # imported late: Numba loads slowly
+
+        return one_pass(block, epilogue.bias, residual_block, relu=epilogue.relu)
+    if epilogue.bias is not None:
+        block += epilogue.bias  # (C_out,) broadcast over the rows
+    if residual_block is not None:
+        block += residual_block
+    if epilogue.relu:
+        np.maximum(block, 0, out=block)
+    return block
+
+
+def zero_padded(x, pads, reuse=False):
+    """``x`` (N, C, H, W) with ``pads`` = (top, bottom, left, right) zeros around it, as a C-contiguous array.
+
+    ``reuse``: in this thread's reusable buffer (``workspace.workspace``; valid until this thread's next call),
+    for the fast kernels: allocating a fresh padded copy page-faults as long as the arithmetic takes.
+    """
+    top, bottom, left, right = pads
+    if not reuse:
+        return np.pad(np.ascontiguousarray(x), ((0, 0), (0, 0), (top, bottom), (left, right)))
+    from minicnn.kernels.workspace import workspace
+
+    N, C, H, W = x.shape
+    xp = workspace("padded input", (N, C, H + top + bottom, W + left + right), x.dtype)
+    if top or bottom or left or right:
+        xp[:, :, :top], xp[:, :, H + top :], xp[:, :, :, :left], xp[:, :, :, W + left :] = 0, 0, 0, 0
+    xp[:, :, top : top + H, left : left + W] = x
+    return xp

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minicnn.kernels import conv_output_size, threads
+from minicnn.kernels import NO_EPILOGUE, Epilogue, conv_output_size, finish, finish_rows, threads, zero_padded
 from minicnn.kernels.workspace import workspace
 
 
@@ -43,24 +43,18 @@ def im2col(x, kernel_size, stride, dilation):
     return cols.reshape(N, C * KH * KW, OH * OW)
 
 
-def conv2d_im2col_full(x, weight, bias, stride, dilation, groups):
+def conv2d_im2col_full(x, weight, spec, epilogue=NO_EPILOGUE):
     """conv2d as im2col then one GEMM per (image, group): the readable version, the whole matrix at once.
 
-    Shape:
-        x: (N, C_in, H, W), already zero-padded; weight: (C_out, C_in // groups, KH, KW); bias: (C_out,) or None
-        returns (N, C_out, OH, OW)
+    Shape: x (N, C_in, H, W); weight (C_out, C_in // groups, KH, KW) -> (N, C_out, OH, OW)
     """
-    N, _, H, W = x.shape
-    C_out, C_in_g, KH, KW = weight.shape
-    OH, OW = conv_output_size(H, KH, stride[0], dilation[0]), conv_output_size(W, KW, stride[1], dilation[1])
-    cols = im2col(x, (KH, KW), stride, dilation)  # (N, C_in*KH*KW, OH*OW)
-    cols = cols.reshape(N, groups, C_in_g * KH * KW, OH * OW)  # (N, G, C_in_g*KH*KW, OH*OW)
-    w = weight.reshape(groups, C_out // groups, C_in_g * KH * KW)  # (G, C_out_g, C_in_g*KH*KW)
+    N, G, K, P = spec.N, spec.groups, spec.C_in_g * spec.KH * spec.KW, spec.OH * spec.OW
+    x = zero_padded(x, spec.pads)  # (N, C_in, H + top + bottom, W + left + right)
+    cols = im2col(x, (spec.KH, spec.KW), spec.stride, spec.dilation)  # (N, C_in*KH*KW, OH*OW)
+    cols = cols.reshape(N, G, K, P)  # (N, G, C_in_g*KH*KW, OH*OW)
+    w = weight.reshape(G, spec.C_out_g, K)  # (G, C_out_g, C_in_g*KH*KW)
     out = np.matmul(w, cols)  # (N, G, C_out_g, OH*OW)
-    out = out.reshape(N, C_out, OH, OW)
-    if bias is not None:
-        out += bias[:, None, None]
-    return out
+    return finish(out.reshape(spec.out_shape), epilogue)
 
 
 #: The column matrix is built this many elements at a time (4 MB of float32: it stays in cache and is reused).
@@ -72,7 +66,7 @@ MIN_THREAD_PIXELS = 256
 KERNEL_ROW_GEMM_MIN = 128
 
 
-def conv2d_im2col(x, weight, bias, stride, dilation, groups, relu=False):
+def conv2d_im2col(x, weight, spec, epilogue=NO_EPILOGUE):
     """conv2d as im2col + GEMM with a bounded workspace: ``conv2d_im2col_full`` a band of output rows at a time.
 
     The full column matrix of VGG16's conv1_2 is 116 MB, written to memory and read back by the GEMM. Here
@@ -83,12 +77,13 @@ def conv2d_im2col(x, weight, bias, stride, dilation, groups, relu=False):
 
     Shape: as ``conv2d_im2col_full``.
     """
-    N, C, H, W = x.shape
-    C_out, C_in_g, KH, KW = weight.shape
-    (sH, sW), (dH, dW) = stride, dilation
-    OH, OW = conv_output_size(H, KH, sH, dH), conv_output_size(W, KW, sW, dW)
+    x = zero_padded(x, spec.pads, reuse=True)  # (N, C_in, H', W'), C-contiguous, in a reused buffer
+    N, C = x.shape[:2]
+    C_out, C_in_g, KH, KW, OH, OW, groups = spec.C_out, spec.C_in_g, spec.KH, spec.KW, spec.OH, spec.OW, spec.groups
+    (sH, sW), (dH, dW) = spec.stride, spec.dilation
+    bias, relu = epilogue.bias, epilogue.relu and epilogue.residual is None  # a residual comes before the ReLU
     K = C_in_g * KH * KW  # rows of the column matrix per group
-    out = np.empty((N, C_out, OH, OW), dtype=x.dtype)
+    out = np.empty(spec.out_shape, dtype=x.dtype)
     if out.size == 0:
         return out
     rows = max(1, min(OH, WORKSPACE_ELEMENTS // max(1, C * KH * KW * OW)))  # output rows per band
@@ -111,10 +106,12 @@ def conv2d_im2col(x, weight, bias, stride, dilation, groups, relu=False):
                 block += b
             if relu:
                 np.maximum(block, 0, out=block)
+    if epilogue.residual is not None:
+        finish(out, Epilogue(None, epilogue.relu, epilogue.residual))
     return out
 
 
-def conv2d_1x1(x, weight, bias, stride, dilation, groups):
+def conv2d_pointwise(x, weight, spec, epilogue=NO_EPILOGUE):
     """A 1x1 ("pointwise") convolution is a plain GEMM: the input already is the column matrix.
 
     Each output pixel reads one input pixel, so im2col would copy ``x`` unchanged; a stride only
@@ -122,17 +119,25 @@ def conv2d_1x1(x, weight, bias, stride, dilation, groups):
 
     Shape: x (N, C_in, H, W) -> (N, C_out, OH, OW) = weight (C_out, C_in) @ x (N, C_in, OH*OW)
     """
-    x = x[:, :, :: stride[0], :: stride[1]]  # (N, C_in, OH, OW)
+    x = zero_padded(x, spec.pads) if any(spec.pads) else x
+    x = x[:, :, :: spec.stride[0], :: spec.stride[1]]  # (N, C_in, OH, OW)
     N, C_in, OH, OW = x.shape
-    C_out = weight.shape[0]
-    out = np.matmul(weight.reshape(C_out, C_in), x.reshape(N, C_in, OH * OW))  # (N, C_out, OH*OW)
-    out = out.reshape(N, C_out, OH, OW)
-    if bias is not None:
-        out += bias[:, None, None]
-    return out
+    out = np.matmul(weight.reshape(spec.C_out, C_in), x.reshape(N, C_in, OH * OW))  # (N, C_out, OH*OW)
+    return finish(out.reshape(spec.out_shape), epilogue)
 
 
-def conv2d_im2col_cl(x, weight_cols, bias, kernel_size, stride, padding, dilation, relu=False):
+def weight_cols(weight):
+    """The GEMM's right-hand side for channels-last columns: (C_out, C_in, KH, KW) -> (KH*KW*C_in, C_out), rows
+    in (kh, kw, c) order. A free view of a channels-last weight (``model.to(memory_format=channels_last)``),
+    else a copy."""
+    C_out, C_in, KH, KW = weight.shape
+    w_cl = weight.transpose(0, 2, 3, 1)  # (C_out, KH, KW, C_in)
+    if not w_cl.flags.c_contiguous:
+        w_cl = np.ascontiguousarray(w_cl)
+    return w_cl.reshape(C_out, KH * KW * C_in).T
+
+
+def conv2d_im2col_cl(x, weight_cols, spec, epilogue=NO_EPILOGUE):
     """im2col + GEMM for channels-last activations (groups 1): the output comes out channels-last, no transposes.
 
     With the C values of a pixel contiguous, a receptive field is KH*KW runs of C contiguous numbers, so the
@@ -161,14 +166,15 @@ def conv2d_im2col_cl(x, weight_cols, bias, kernel_size, stride, padding, dilatio
     bands one after the other with BLAS's own threads instead: a GEMM of a hundred rows is too small for one
     core to run well (VGG16's 512 channels at 14x14: 2.8 ms split by rows, 2.5 ms as one GEMM).
 
-    Shape: x (N, H, W, C_in), not padded, any strides; padding (top, bottom, left, right); weight_cols =
-    weight.transpose(2, 3, 1, 0) reshaped (KH*KW*C_in, C_out) -> (N, C_out, OH, OW) stored as (N, OH, OW, C_out).
+    Shape: x (N, C_in, H, W), any memory layout (read as (N, H, W, C_in): no copy if it is channels-last);
+    weight_cols = ``weight_cols(weight)`` (KH*KW*C_in, C_out); groups 1 -> (N, C_out, OH, OW) stored as
+    (N, OH, OW, C_out).
     """
+    x = x.transpose(0, 2, 3, 1)  # (N, H, W, C_in), a view
     N, H, W, C = x.shape
-    (KH, KW), (sH, sW), (dH, dW) = kernel_size, stride, dilation
-    top, bottom, left, right = padding
-    OH, OW = conv_output_size(H + top + bottom, KH, sH, dH), conv_output_size(W + left + right, KW, sW, dW)
-    C_out = weight_cols.shape[1]
+    (KH, KW), (sH, sW), (dH, dW), padding = (spec.KH, spec.KW), spec.stride, spec.dilation, spec.pads
+    OH, OW, C_out = spec.OH, spec.OW, spec.C_out
+    residual = None if epilogue.residual is None else epilogue.residual.transpose(0, 2, 3, 1)  # (N, OH, OW, C_out)
     out = np.empty((N, OH, OW, C_out), dtype=x.dtype)
     t = threads.count()
     split = t > 1 and N * OH * OW >= MIN_THREAD_PIXELS * t and threads.blas_controllable()
@@ -193,10 +199,8 @@ def conv2d_im2col_cl(x, weight_cols, bias, kernel_size, stride, padding, dilatio
             cols = workspace("im2col cl columns", (r, OW, KH, KW, C), x.dtype)
             _receptive_fields(xb, (KH, KW), (sH, sW), (dH, dW), cols)
             np.matmul(cols.reshape(r * OW, KH * KW * C), weight_cols, out=block)
-        if bias is not None:  # bias and ReLU while the block is in cache (NumPy: no Numba for plain im2col)
-            block += bias
-        if relu:
-            np.maximum(block, 0, out=block)
+        res = None if residual is None else residual[n, oh0 : oh0 + r].reshape(r * OW, C_out)
+        finish_rows(block, epilogue, res)  # bias, residual and ReLU while the block is in cache
 
     if not split or len(bands) < t:
         for band in bands:
@@ -262,19 +266,17 @@ def _gemm_by_kernel_row(xb, r, OW, kernel_size, sW, dilation, weight_cols, block
         block += partial
 
 
-def conv2d_1x1_channels_last(x, weight, bias, stride, relu=False, residual=None):
+def conv2d_pointwise_cl(x, weight, spec, epilogue=NO_EPILOGUE):
     """A 1x1 convolution of a channels-last input: one GEMM (pixels, C_in) @ (C_in, C_out), no copy.
 
-    Shape: x (N, C_in, H, W) stored as (N, H, W, C_in) -> (N, C_out, OH, OW) stored as (N, OH, OW, C_out).
-    Bias, the residual (an (N, C_out, OH, OW) array to add) and ReLU in one pass after the GEMM
-    (kernels/epilogue.py).
+    Shape: x (N, C_in, H, W) stored as (N, H, W, C_in) (another layout is copied) -> (N, C_out, OH, OW) stored as
+    (N, OH, OW, C_out). Bias, the residual and ReLU in one pass after the GEMM (``finish_rows``).
     """
-    from minicnn.kernels.epilogue import epilogue  # imported late: Numba loads slowly
-
-    x_cl = x.transpose(0, 2, 3, 1)[:, :: stride[0], :: stride[1]]  # (N, OH, OW, C_in), a view
+    x = zero_padded(x, spec.pads) if any(spec.pads) else x
+    x_cl = x.transpose(0, 2, 3, 1)[:, :: spec.stride[0], :: spec.stride[1]]  # (N, OH, OW, C_in), a view
     N, OH, OW, C_in = x_cl.shape
-    C_out = weight.shape[0]
+    C_out = spec.C_out
     out = np.matmul(x_cl.reshape(N * OH * OW, C_in), weight.reshape(C_out, C_in).T)  # copies only if strided
-    res = None if residual is None else residual.transpose(0, 2, 3, 1).reshape(N * OH * OW, C_out)
-    epilogue(out, bias, res, relu=relu)
+    res = None if epilogue.residual is None else epilogue.residual.transpose(0, 2, 3, 1).reshape(N * OH * OW, C_out)
+    finish_rows(out, epilogue, res)
     return out.reshape(N, OH, OW, C_out).transpose(0, 3, 1, 2)

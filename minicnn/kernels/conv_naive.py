@@ -16,31 +16,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from minicnn.kernels import conv_output_size
+from minicnn.kernels import NO_EPILOGUE, finish, zero_padded
 
 
-def conv2d_naive(x, weight, bias, stride, dilation, groups):
+def conv2d_naive(x, weight, spec, epilogue=NO_EPILOGUE):
     """Direct convolution, one output element at a time.
 
     Shape:
-        x: (N, C_in, H, W), already zero-padded; weight: (C_out, C_in // groups, KH, KW); bias: (C_out,) or None
-        returns (N, C_out, OH, OW) with OH = (H - dH*(KH-1) - 1) // sH + 1, likewise OW
+        x: (N, C_in, H, W); weight: (C_out, C_in // groups, KH, KW)
+        returns (N, C_out, OH, OW) with OH = (H + pad_top + pad_bottom - dH*(KH-1) - 1) // sH + 1, likewise OW
     """
-    N, C_in, H, W = x.shape
-    C_out, C_in_g, KH, KW = weight.shape
-    (sH, sW), (dH, dW) = stride, dilation
-    OH, OW = conv_output_size(H, KH, sH, dH), conv_output_size(W, KW, sW, dW)
-    C_out_g = C_out // groups
-    out = np.empty((N, C_out, OH, OW), dtype=x.dtype)
-    for n in range(N):
-        for co in range(C_out):
+    x = zero_padded(x, spec.pads)  # (N, C_in, H + top + bottom, W + left + right)
+    (sH, sW), (dH, dW), C_in_g, C_out_g = spec.stride, spec.dilation, spec.C_in_g, spec.C_out_g
+    out = np.empty(spec.out_shape, dtype=x.dtype)  # (N, C_out, OH, OW)
+    for n in range(spec.N):
+        for co in range(spec.C_out):
             g = co // C_out_g
             x_g = x[n, g * C_in_g : (g + 1) * C_in_g]  # (C_in_g, H, W): the channels co sees
-            for oh in range(OH):
-                for ow in range(OW):
+            for oh in range(spec.OH):
+                for ow in range(spec.OW):
                     h0, w0 = oh * sH, ow * sW  # top-left corner of the receptive field
-                    window = x_g[:, h0 : h0 + dH * (KH - 1) + 1 : dH, w0 : w0 + dW * (KW - 1) + 1 : dW]
+                    window = x_g[:, h0 : h0 + dH * (spec.KH - 1) + 1 : dH, w0 : w0 + dW * (spec.KW - 1) + 1 : dW]
                     out[n, co, oh, ow] = np.sum(window * weight[co])  # (C_in_g, KH, KW) -> scalar
-            if bias is not None:
-                out[n, co] += bias[co]
-    return out
+    return finish(out, epilogue)  # + bias (and a residual, ReLU: what the caller asked for)

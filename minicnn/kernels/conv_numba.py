@@ -7,7 +7,8 @@ Same arithmetic as ``conv_naive`` (notation in ``minicnn/kernels/__init__.py``);
    over the whole output plane, ``out[oh, ow] += weight[co, ci, kh, kw] * x[c, oh*sH + kh*dH, ow*sW + kw*dW]``.
    The innermost loop then walks ``ow`` through contiguous memory (for stride 1), which the compiler
    turns into SIMD instructions, and the weight stays in a register.
-3. Parallel: the (image, output channel) planes are independent, so ``prange`` hands them to the cores.
+3. Parallel: the (image, output channel) planes are independent, so minicnn's threads each take a range of
+   them (``threads.over_range``; the compiled function releases Python's lock with ``nogil=True``).
 
 Compiled code is cached on disk (``cache=True``): beside this file in ``__pycache__`` when that is
 writable, else in Numba's per-user cache directory, or wherever ``NUMBA_CACHE_DIR`` points. A second
@@ -17,18 +18,18 @@ process loads it instead of compiling again (one compilation per dtype, float32 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from minicnn.kernels import conv_output
+from minicnn.kernels import NO_EPILOGUE, Epilogue, finish, threads, zero_padded
 
 
-@njit(parallel=True, cache=True)
-def _conv2d_planes(x, weight, bias, sH, sW, dH, dW, groups, out):
-    """Fill ``out`` (N, C_out, OH, OW) plane by plane; ``bias`` is a (C_out,) array (zeros when absent)."""
+@njit(nogil=True, cache=True)
+def _conv2d_planes(x, weight, bias, sH, sW, dH, dW, groups, out, job0, job1):
+    """Fill planes job0 .. job1-1 of ``out`` (N, C_out, OH, OW); ``bias`` is a (C_out,) array (zeros when absent)."""
     N, C_out, OH, OW = out.shape
     C_in_g, KH, KW = weight.shape[1], weight.shape[2], weight.shape[3]
     C_out_g = C_out // groups
-    for job in prange(N * C_out):  # one (image, output channel) plane per job
+    for job in range(job0, job1):  # one (image, output channel) plane per job
         n, co = job // C_out, job % C_out
         c0 = (co // C_out_g) * C_in_g  # first input channel of co's group
         plane = out[n, co]  # (OH, OW)
@@ -43,18 +44,18 @@ def _conv2d_planes(x, weight, bias, sH, sW, dH, dW, groups, out):
                             plane[oh, ow] += wv * row[ow * sW + kw * dW]
 
 
-def conv2d_numba(x, weight, bias, stride, dilation, groups):
+def conv2d_numba(x, weight, spec, epilogue=NO_EPILOGUE):
     """conv2d with the compiled, parallel loops of ``_conv2d_planes``.
 
-    Shape:
-        x: (N, C_in, H, W), already zero-padded; weight: (C_out, C_in // groups, KH, KW); bias: (C_out,) or None
-        returns (N, C_out, OH, OW)
+    Shape: x (N, C_in, H, W); weight (C_out, C_in // groups, KH, KW) -> (N, C_out, OH, OW)
     """
-    C_out = weight.shape[0]
-    (sH, sW), (dH, dW) = stride, dilation
-    out = conv_output(x, weight, stride, dilation)
+    out = np.empty(spec.out_shape, x.dtype)
     if out.size == 0:
         return out
-    b = np.zeros(C_out, x.dtype) if bias is None else np.ascontiguousarray(bias)
-    _conv2d_planes(x, np.ascontiguousarray(weight), b, sH, sW, dH, dW, groups, out)
-    return out
+    bias = epilogue.bias
+    b = np.zeros(spec.C_out, x.dtype) if bias is None else np.ascontiguousarray(bias)
+    (sH, sW), (dH, dW) = spec.stride, spec.dilation
+    xp, w = zero_padded(x, spec.pads), np.ascontiguousarray(weight)
+    threads.over_range(lambda j0, j1: _conv2d_planes(xp, w, b, sH, sW, dH, dW, spec.groups, out, j0, j1),
+                       spec.N * spec.C_out)  # fmt: skip
+    return finish(out, Epilogue(None, epilogue.relu, epilogue.residual))  # the bias is in already

@@ -7,7 +7,8 @@ Same arithmetic as ``conv_numba`` (notation in ``minicnn/kernels/__init__.py``);
 - **Cache blocking.** The CO_BLOCK accumulator rows (CO_BLOCK x OW floats: 7 kB for VGG16's first layers) stay
   in the fastest cache for the whole sum over (ci, kh, kw), instead of sweeping a whole output plane in and
   out of slower caches C_in*KH*KW times as the readable kernel does.
-- **Parallel** over (image, channel block, output row): plenty of jobs for every core.
+- **Parallel** over (image, channel block, output row): plenty of jobs for every core, shared out in ranges to
+  minicnn's threads (``threads.over_range``).
 
 The innermost loop still walks ``ow`` through contiguous memory (stride 1), which the compiler vectorizes.
 """
@@ -15,21 +16,21 @@ The innermost loop still walks ``ow`` through contiguous memory (stride 1), whic
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from minicnn.kernels import conv_output
+from minicnn.kernels import NO_EPILOGUE, Epilogue, finish, threads, zero_padded
 
 CO_BLOCK = 8
 
 
-@njit(parallel=True, cache=True)
-def _conv2d_blocked(x, weight, bias, sH, sW, dH, dW, groups, cob, out):
+@njit(nogil=True, cache=True)
+def _conv2d_blocked(x, weight, bias, sH, sW, dH, dW, groups, cob, out, job0, job1):
     N, C_out, OH, OW = out.shape
     C_in_g, KH, KW = weight.shape[1], weight.shape[2], weight.shape[3]
     C_out_g = C_out // groups
     blocks_per_group = (C_out_g + cob - 1) // cob
     n_blocks = groups * blocks_per_group
-    for job in prange(N * n_blocks * OH):
+    for job in range(job0, job1):
         n = job // (n_blocks * OH)
         rest = job % (n_blocks * OH)
         blk, oh = rest // OH, rest % OH
@@ -60,12 +61,16 @@ def _conv2d_blocked(x, weight, bias, sH, sW, dH, dW, groups, cob, out):
             out[n, co0 + j, oh, :] = acc[j]
 
 
-def conv2d_numba_blocked(x, weight, bias, stride, dilation, groups):
-    """conv2d with the blocked, parallel loops of ``_conv2d_blocked`` (same signature as every kernel)."""
-    C_out = weight.shape[0]
-    (sH, sW), (dH, dW) = stride, dilation
-    out = conv_output(x, weight, stride, dilation)
-    if out.size:
-        b = np.zeros(C_out, x.dtype) if bias is None else np.ascontiguousarray(bias)
-        _conv2d_blocked(x, np.ascontiguousarray(weight), b, sH, sW, dH, dW, groups, CO_BLOCK, out)
-    return out
+def conv2d_numba_blocked(x, weight, spec, epilogue=NO_EPILOGUE):
+    """conv2d with the blocked, parallel loops of ``_conv2d_blocked`` (same convention as every kernel)."""
+    out = np.empty(spec.out_shape, x.dtype)
+    if out.size == 0:
+        return out
+    bias = epilogue.bias
+    b = np.zeros(spec.C_out, x.dtype) if bias is None else np.ascontiguousarray(bias)
+    (sH, sW), (dH, dW) = spec.stride, spec.dilation
+    xp, w, groups = zero_padded(x, spec.pads, reuse=True), np.ascontiguousarray(weight), spec.groups
+    blocks = groups * -(-spec.C_out_g // CO_BLOCK)  # channel blocks per image
+    threads.over_range(lambda j0, j1: _conv2d_blocked(xp, w, b, sH, sW, dH, dW, groups, CO_BLOCK, out, j0, j1),
+                       spec.N * blocks * spec.OH)  # fmt: skip
+    return finish(out, Epilogue(None, epilogue.relu, epilogue.residual))  # the bias is in already

@@ -11,45 +11,41 @@ There is no sum over channels, so the GEMM behind im2col would be C_in tiny prod
 
 - ``depthwise_shift_add`` (NumPy): one kernel tap at a time, ``out += weight[:, kh, kw] * x shifted by
   (kh, kw)``: KH*KW multiply-adds over whole tensors, each shifted input a strided *view* (no copy).
-- ``depthwise_numba``: the formula's loops compiled and run in parallel over (image, channel) planes,
+- ``depthwise_numba``: the formula's loops compiled and run on minicnn's threads over (image, channel) planes,
   accumulating one output row at a time so that it stays in the fastest cache.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from minicnn.kernels import conv_output, conv_output_size
+from minicnn.kernels import NO_EPILOGUE, Epilogue, finish, threads, zero_padded
 
 
-def depthwise_shift_add(x, weight, bias, stride, dilation, groups):
-    """Depthwise conv as KH*KW shifted multiply-adds (same signature as every conv2d kernel).
+def depthwise_shift_add(x, weight, spec, epilogue=NO_EPILOGUE):
+    """Depthwise conv as KH*KW shifted multiply-adds (the calling convention of every conv2d kernel).
 
-    Shape: x (N, C_in, H, W) padded; weight (C_in * mult, 1, KH, KW) -> (N, C_in * mult, OH, OW)
+    Shape: x (N, C_in, H, W); weight (C_in * mult, 1, KH, KW) -> (N, C_in * mult, OH, OW)
     """
-    N, C_in, H, W = x.shape
-    C_out, _, KH, KW = weight.shape
-    (sH, sW), (dH, dW) = stride, dilation
-    OH, OW = conv_output_size(H, KH, sH, dH), conv_output_size(W, KW, sW, dW)
-    mult = C_out // C_in
+    x = zero_padded(x, spec.pads) if any(spec.pads) else x
+    N, C_in, OH, OW, KH, KW = spec.N, spec.C_in, spec.OH, spec.OW, spec.KH, spec.KW
+    (sH, sW), (dH, dW) = spec.stride, spec.dilation
+    mult = spec.C_out // C_in
     w = weight.reshape(C_in, mult, KH, KW)  # output channel co = c * mult + m
     out = np.zeros((N, C_in, mult, OH, OW), dtype=x.dtype)
     for kh in range(KH):
         for kw in range(KW):
             tap = x[:, :, kh * dH : kh * dH + sH * (OH - 1) + 1 : sH, kw * dW : kw * dW + sW * (OW - 1) + 1 : sW]
             out += w[None, :, :, kh, kw, None, None] * tap[:, :, None]  # (N, C_in, mult, OH, OW)
-    out = out.reshape(N, C_out, OH, OW)
-    if bias is not None:
-        out += bias[:, None, None]
-    return out
+    return finish(out.reshape(spec.out_shape), epilogue)
 
 
-@njit(parallel=True, cache=True)
-def _depthwise_planes(x, weight, bias, sH, sW, dH, dW, mult, out):
+@njit(nogil=True, cache=True)
+def _depthwise_planes(x, weight, bias, sH, sW, dH, dW, mult, out, job0, job1):
     N, C_out, OH, OW = out.shape
     KH, KW = weight.shape[2], weight.shape[3]
-    for job in prange(N * C_out):  # one (image, output channel) plane per job
+    for job in range(job0, job1):  # one (image, output channel) plane per job
         n, co = job // C_out, job % C_out
         c = co // mult  # the one input channel it reads
         for oh in range(OH):
@@ -63,12 +59,15 @@ def _depthwise_planes(x, weight, bias, sH, sW, dH, dW, mult, out):
                         acc[ow] += wv * row[ow * sW + kw * dW]
 
 
-def depthwise_numba(x, weight, bias, stride, dilation, groups):
-    """Depthwise conv with the compiled, parallel loops of ``_depthwise_planes`` (same signature)."""
-    C_in, C_out = x.shape[1], weight.shape[0]
-    (sH, sW), (dH, dW) = stride, dilation
-    out = conv_output(x, weight, stride, dilation)
-    if out.size:
-        b = np.zeros(C_out, x.dtype) if bias is None else np.ascontiguousarray(bias)
-        _depthwise_planes(x, np.ascontiguousarray(weight), b, sH, sW, dH, dW, C_out // C_in, out)
-    return out
+def depthwise_numba(x, weight, spec, epilogue=NO_EPILOGUE):
+    """Depthwise conv with the compiled, parallel loops of ``_depthwise_planes`` (same convention)."""
+    out = np.empty(spec.out_shape, x.dtype)
+    if out.size == 0:
+        return out
+    bias = epilogue.bias
+    b = np.zeros(spec.C_out, x.dtype) if bias is None else np.ascontiguousarray(bias)
+    (sH, sW), (dH, dW) = spec.stride, spec.dilation
+    xp, w, mult = zero_padded(x, spec.pads, reuse=True), np.ascontiguousarray(weight), spec.C_out // spec.C_in
+    threads.over_range(lambda j0, j1: _depthwise_planes(xp, w, b, sH, sW, dH, dW, mult, out, j0, j1),
+                       spec.N * spec.C_out)  # fmt: skip
+    return finish(out, Epilogue(None, epilogue.relu, epilogue.residual))  # the bias is in already

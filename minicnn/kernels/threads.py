@@ -17,7 +17,6 @@ import concurrent.futures
 import contextlib
 import functools
 import os
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -25,17 +24,10 @@ import numpy as np
 
 
 def count() -> int:
-    """How many threads minicnn's kernels use: NUMBA_NUM_THREADS (by default, the cores this process may use).
+    """How many threads minicnn's kernels use (``settings.num_threads``: NUMBA_NUM_THREADS, else the cores)."""
+    from minicnn import settings
 
-    Read as Numba reads it, without importing Numba (65 MB of memory) for kernels that are NumPy only; a value
-    that is not a positive integer is ignored, as Numba ignores it (with a warning)."""
-    numba = sys.modules.get("numba")
-    if numba is not None:
-        return max(1, int(numba.config.NUMBA_NUM_THREADS))
-    try:
-        return max(1, int(os.environ.get("NUMBA_NUM_THREADS", "")))
-    except ValueError:
-        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return settings.num_threads()
 
 
 _PREFIX = "minicnn-worker"
@@ -113,6 +105,18 @@ def share(fn, items) -> None:
 
 
 _DONE = object()
+
+
+def over_range(fn, total: int) -> None:
+    """``fn(j0, j1)`` over consecutive ranges that cover 0 .. total-1, shared out to minicnn's threads (about four
+    ranges per thread, so that a slowed thread's share is taken by the others). How the compiled kernels run in
+    parallel: each is a ``nogil`` function over a range of jobs, so that minicnn's threads run them at once, with
+    no threading layer of Numba's (whose pools are not safe to enter from several threads at once)."""
+    parts = min(total, 4 * count()) if count() > 1 else 1
+    if parts <= 1:
+        fn(0, total)
+        return
+    share(lambda r: fn(*r), [(total * i // parts, total * (i + 1) // parts) for i in range(parts)])
 
 
 def _quiet(fn, item):

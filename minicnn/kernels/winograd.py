@@ -22,10 +22,13 @@ the output transform adds the bias and, if asked, applies ReLU (fused), writing 
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit, prange
+from typing import NamedTuple
 
-from minicnn.kernels.workspace import derived, workspace
+import numpy as np
+from numba import njit
+
+from minicnn.kernels import NO_EPILOGUE, Epilogue, finish, threads
+from minicnn.kernels.workspace import workspace
 
 # Lavin and Gray's matrices. F(2x2, 3x3): 4x4 tiles, 2x2 outputs.
 BT2 = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=np.float64)
@@ -62,18 +65,29 @@ def kernel_transform(G: np.ndarray, weight: np.ndarray, channels_last: bool = Fa
     return U.reshape(t * t, *U.shape[2:])
 
 
+class WinogradWeights(NamedTuple):
+    """What a Winograd kernel is given as its weight (its ``pack``): the transformed kernels U, and the weight
+    itself, for the layers it hands to direct summation (see ``conv2d_winograd``)."""
+
+    U: np.ndarray
+    weight: np.ndarray
+
+
 def transform_weights(weight: np.ndarray, m: int) -> np.ndarray:
     """U = G g G^T for every (co, ci): (C_out, C_in, 3, 3) -> (t*t, C_out, C_in), computed in float64."""
     return kernel_transform(MATRICES[m][1], weight)
 
 
-def cached_weights(weight: np.ndarray, m: int) -> np.ndarray:
-    """``transform_weights``, computed once per weight array (and again if the array's values change)."""
-    return derived(weight, ("winograd", m), lambda w: transform_weights(w, m))
+def pack2(weight: np.ndarray) -> WinogradWeights:
+    return WinogradWeights(transform_weights(weight, 2), weight)
 
 
-@njit(parallel=True, cache=True)
-def _input_transform(x, BT, pT, pL, m, tiles_w, row0, rows, V):
+def pack4(weight: np.ndarray) -> WinogradWeights:
+    return WinogradWeights(transform_weights(weight, 4), weight)
+
+
+@njit(nogil=True, cache=True)
+def _input_transform(x, BT, pT, pL, m, tiles_w, row0, rows, V, job0, job1):
     """V[e, c, tile] = (B^T d B)[e] for the t x t tiles d of tile rows row0 .. row0+rows-1 (zero outside x).
 
     One job per (image, channel). For each row of tiles, B^T is applied down the columns of all its tiles
@@ -84,7 +98,7 @@ def _input_transform(x, BT, pT, pL, m, tiles_w, row0, rows, V):
     t = BT.shape[0]
     width = tiles_w * m + 2  # the padded columns a row of tiles reads
     lo, hi = max(pL, 0), min(width, W + pL)  # the padded columns that hold input values
-    for job in prange(N * C):
+    for job in range(job0, job1):
         n, c = job // C, job % C
         col = np.empty((t, width), dtype=x.dtype)  # B^T d, for every column of one tile row
         cols = np.empty((t, t, tiles_w), dtype=x.dtype)  # the same, regrouped: [i, k, tile] = col[i, tile*m + k]
@@ -115,15 +129,15 @@ def _input_transform(x, BT, pT, pL, m, tiles_w, row0, rows, V):
                     V[i * t + j, c, base : base + tiles_w] = acc
 
 
-@njit(parallel=True, cache=True)
-def _output_transform(M, AT, bias, relu, m, tiles_w, row0, rows, out):
+@njit(nogil=True, cache=True)
+def _output_transform(M, AT, bias, relu, m, tiles_w, row0, rows, out, job0, job1):
     """out[n, co, block] = A^T M A + bias (ReLU'd if asked) for tile rows row0 .. row0+rows-1, clipped at the edge.
 
     One job per (image, output channel); the innermost loops run over the tiles of a row.
     """
     N, C, OH, OW = out.shape
     t = AT.shape[1]
-    for job in prange(N * C):
+    for job in range(job0, job1):
         n, co = job // C, job % C
         tmp = np.empty((m, t, tiles_w), dtype=out.dtype)  # A^T applied down the columns of each tile
         acc = np.empty(tiles_w, dtype=out.dtype)
@@ -161,23 +175,37 @@ def _output_transform(M, AT, bias, relu, m, tiles_w, row0, rows, out):
 BAND_ELEMENTS = 1 << 23
 
 
-def conv2d_winograd(x, weight, bias, padding, m=4, relu=False):
-    """3x3 stride-1 convolution by Winograd F(m x m, 3 x 3), m = 2 or 4, on the *unpadded* input.
+def conv2d_winograd2(x, packed: WinogradWeights, spec, epilogue=NO_EPILOGUE):
+    """Winograd F(2x2, 3x3): ``conv2d_winograd`` with m = 2 (``pack2`` made ``packed``)."""
+    return conv2d_winograd(x, packed, spec, epilogue, m=2)
 
-    Shape: x (N, C_in, H, W); padding (top, bottom, left, right); weight (C_out, C_in, 3, 3)
-        -> (N, C_out, OH, OW) with OH = H + top + bottom - 2, likewise OW.
-    Works a band of tile rows at a time, so its workspace stays around BAND_ELEMENTS floats.
+
+def conv2d_winograd4(x, packed: WinogradWeights, spec, epilogue=NO_EPILOGUE):
+    """Winograd F(4x4, 3x3): ``conv2d_winograd`` with m = 4 (``pack4`` made ``packed``)."""
+    return conv2d_winograd(x, packed, spec, epilogue, m=4)
+
+
+def conv2d_winograd(x, packed: WinogradWeights, spec, epilogue=NO_EPILOGUE, m=4):
+    """3x3 stride-1 convolution (dilation 1, groups 1) by Winograd F(m x m, 3 x 3), m = 2 or 4.
+
+    Shape: x (N, C_in, H, W) unpadded; packed.U (t*t, C_out, C_in) -> (N, C_out, OH, OW) with
+    OH = H + top + bottom - 2, likewise OW. Works a band of tile rows at a time, so its workspace stays around
+    BAND_ELEMENTS floats.
+
+    Winograd's transforms turn an infinite input into inf - inf = NaN where direct summation gives +-inf (as
+    torch does): a layer whose output is not finite is computed again by im2col (``conv2d_im2col``).
     """
     N, C_in, H, W = x.shape
-    C_out = weight.shape[0]
-    pT, pB, pL, pR = padding
-    OH, OW = H + pT + pB - 2, W + pL + pR - 2
+    C_out = spec.C_out
+    pT, pB, pL, pR = spec.pads
+    OH, OW = spec.OH, spec.OW
     BT, _, AT = (a.astype(x.dtype) for a in MATRICES[m])
     tiles_h, tiles_w = -(-OH // m), -(-OW // m)
     t = m + 2
-    U = cached_weights(weight, m)  # (t*t, C_out, C_in)
+    U = packed.U  # (t*t, C_out, C_in)
     x = np.ascontiguousarray(x)
     out = np.empty((N, C_out, OH, OW), dtype=x.dtype)
+    bias, relu = epilogue.bias, epilogue.relu and epilogue.residual is None  # a residual comes before the ReLU
     b = np.zeros(C_out, x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
     band = max(1, min(tiles_h, BAND_ELEMENTS // max(1, t * t * max(C_in, C_out) * N * tiles_w)))
     V_work = workspace("winograd V", t * t * C_in * N * band * tiles_w, x.dtype)  # reused by bands and calls
@@ -187,7 +215,15 @@ def conv2d_winograd(x, weight, bias, padding, m=4, relu=False):
         T = N * rows * tiles_w  # tiles in this band
         V = V_work[: t * t * C_in * T].reshape(t * t, C_in, T)
         M = M_work[: t * t * C_out * T].reshape(t * t, C_out, T)
-        _input_transform(x, BT, pT, pL, m, tiles_w, row0, rows, V)
+        threads.over_range(lambda j0, j1: _input_transform(x, BT, pT, pL, m, tiles_w, row0, rows, V, j0, j1),  # noqa: B023
+                           N * C_in)  # fmt: skip
         np.matmul(U, V, out=M)  # t*t GEMMs (C_out, C_in) @ (C_in, T): the element-wise stage, summed over channels
-        _output_transform(M, AT, b, relu, m, tiles_w, row0, rows, out)
+        threads.over_range(lambda j0, j1: _output_transform(M, AT, b, relu, m, tiles_w, row0, rows, out, j0, j1),  # noqa: B023
+                           N * C_out)  # fmt: skip
+    if not np.isfinite(out).all():
+        from minicnn.kernels.conv_im2col import conv2d_im2col
+
+        return conv2d_im2col(x, packed.weight, spec, epilogue)
+    if epilogue.residual is not None:
+        finish(out, Epilogue(None, epilogue.relu, epilogue.residual))
     return out

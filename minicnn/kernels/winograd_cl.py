@@ -28,9 +28,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from minicnn.kernels import threads
-from minicnn.kernels.winograd import G4, kernel_transform
-from minicnn.kernels.workspace import derived, workspace
+from minicnn.kernels import NO_EPILOGUE, Epilogue, finish, threads
+from minicnn.kernels.winograd import G4, WinogradWeights, kernel_transform
+from minicnn.kernels.workspace import workspace
 
 # The constants of B^T and A^T, typed float32 so that float32 tiles stay float32 (an int constant would
 # make Numba compute in float64); with float64 tiles they are promoted exactly.
@@ -164,14 +164,9 @@ def output_transform(M, bias, relu, tiles_h, tiles_w, tile0, T, out):
     return nonfinite == 0
 
 
-def transform_weights_cl(weight: np.ndarray) -> np.ndarray:
+def pack_cl(weight: np.ndarray) -> WinogradWeights:
     """U = G g G^T for every (co, ci), laid out for ``V @ U``: (C_out, C_in, 3, 3) -> (36, C_in, C_out)."""
-    return kernel_transform(G4, weight, channels_last=True)
-
-
-def cached_weights_cl(weight: np.ndarray) -> np.ndarray:
-    """``transform_weights_cl``, computed once per weight array (and again if the array's values change)."""
-    return derived(weight, "winograd-cl", transform_weights_cl)
+    return WinogradWeights(kernel_transform(G4, weight, channels_last=True), weight)
 
 
 #: Most tiles in one band. A band's V and M (36 x tiles x channels) are reused from the thread's cache.
@@ -180,25 +175,25 @@ MAX_BAND_TILES = 256
 MIN_BAND_TILES = 32
 
 
-def conv2d_winograd_cl(x, weight, bias, padding, relu=False):
+def conv2d_winograd4_cl(x, packed: WinogradWeights, spec, epilogue=NO_EPILOGUE):
     """3x3 stride-1 convolution by Winograd F(4x4, 3x3) in the channels-last layout.
 
-    Shape: x (N, C_in, H, W), any memory layout (copied to channels-last if it is not);
-    padding (top, bottom, left, right); weight (C_out, C_in, 3, 3) -> (N, C_out, OH, OW), channels-last,
-    with OH = H + top + bottom - 2, likewise OW. Returns None if an output is infinite or NaN (see
-    ``output_transform``): the caller computes such a layer by direct summation.
+    Shape: x (N, C_in, H, W), any memory layout (copied to channels-last if it is not); packed = ``pack_cl(weight)``
+    -> (N, C_out, OH, OW), channels-last, with OH = H + top + bottom - 2, likewise OW. A layer with an infinite or
+    NaN output (see ``output_transform``) is computed again by direct summation (``conv2d_im2col_cl``).
 
     The tiles are cut into bands, one or more per thread; each thread takes its bands from start to
     finish (input transform, 36 GEMMs with one-threaded BLAS, output transform), so the threads never wait
     for each other. With few tiles (deep layers, batch 1), the threads share one band's 36 GEMMs instead.
     """
     N, C_in, H, W = x.shape
-    C_out = weight.shape[0]
-    pT, pB, pL, pR = padding
-    OH, OW = H + pT + pB - 2, W + pL + pR - 2
+    C_out = spec.C_out
+    pT, pB, pL, pR = spec.pads
+    OH, OW = spec.OH, spec.OW
     x_cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # (N, H, W, C_in): no copy if already channels-last
     out_cl = np.empty((N, OH, OW, C_out), dtype=x.dtype)
-    U = cached_weights_cl(weight)  # (36, C_in, C_out)
+    U = packed.U  # (36, C_in, C_out)
+    bias, relu = epilogue.bias, epilogue.relu and epilogue.residual is None  # a residual comes before the ReLU
     b = np.zeros(C_out, x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
     tiles_h, tiles_w = -(-OH // 4), -(-OW // 4)
     tiles = N * tiles_h * tiles_w
@@ -231,4 +226,9 @@ def conv2d_winograd_cl(x, weight, bias, padding, relu=False):
         with threads.one_blas_thread():
             threads.parallel(lambda e: np.matmul(V[e], U[e], out=M[e]), parts)
         finite = output_transform(M, b, relu, tiles_h, tiles_w, 0, tiles, out_cl)
-    return out_cl.transpose(0, 3, 1, 2) if finite else None
+    if not finite:
+        from minicnn.kernels.conv_im2col import conv2d_im2col_cl, weight_cols
+
+        return conv2d_im2col_cl(x, weight_cols(packed.weight), spec, epilogue)
+    out = out_cl.transpose(0, 3, 1, 2)
+    return out if epilogue.residual is None else finish(out, Epilogue(None, epilogue.relu, epilogue.residual))

@@ -48,11 +48,16 @@ def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tupl
 class Conv2dSame(nn.Conv2d):
     """A Conv2d that pads like TensorFlow's "SAME", computed from each input's size."""
 
-    def forward(self, x):
+    def padding_for(self, size) -> tuple[int, int, int, int]:
+        """(left, right, top, bottom), as ``F.pad`` orders them, for an input of spatial size ``size`` (H, W)."""
         (top, bottom), (left, right) = (
-            same_padding(n, k, s, d) for n, k, s, d in zip(x.shape[-2:], self.kernel_size, self.stride, self.dilation)
+            same_padding(n, k, s, d) for n, k, s, d in zip(size, self.kernel_size, self.stride, self.dilation)
         )
-        return F.conv2d(x, self.weight, self.bias, self.stride, (left, right, top, bottom), self.dilation, self.groups)
+        return left, right, top, bottom
+
+    def forward(self, x):
+        padding = self.padding_for(x.shape[-2:])
+        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 def bn(channels, dtype):

@@ -4,18 +4,16 @@ A 7x7 stride-2 stem and a max pooling (224 -> 56), then four stages of Bottlenec
 them; 256, 512, 1024, 2048 output channels; the first block of stages 2-4 halves the size with its 3x3
 conv), a global average pooling and one Linear layer. Each block adds its input back to its output (the
 residual); a 1x1 conv (``downsample``) reshapes the input when the block changes size or channel count.
-``forward`` stores the image channels-last first, as ``vgg.py`` explains; batch norms are folded into the
-convolutions in evaluation mode (``nn.conv_bn``).
+``minicnn.optimize(model)`` folds the batch norms into the convolutions and fuses the residual additions,
+without changing this file.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-import minicnn.functional as F
 from minicnn import nn
 from minicnn.nn import init
-from minicnn.nn.module import watched
 
 
 def conv3x3(in_planes, out_planes, stride=1, groups=1, dilation=1, **kw):
@@ -48,15 +46,8 @@ class Bottleneck(nn.Module):
 
     def forward(self, x):
         identity = x  # (N, inplanes, H, W)
-        # relu(bn(conv(x))), with bn folded into the conv when evaluating (see nn.conv_bn)
-        out = nn.conv_bn(self.conv1, self.bn1, x, self.relu)  # (N, width, H, W)
-        out = nn.conv_bn(self.conv2, self.bn2, out, self.relu)  # (N, width, H/stride, W/stride)
-        branch = [] if self.downsample is None else list(self.downsample.modules())
-        if nn.foldable(self.conv3, self.bn3, self.relu) and not watched(*branch):
-            # relu(bn3(conv3(out)) + identity) in one pass after the conv's GEMM: no hook can see the steps
-            if self.downsample is not None:
-                identity = self.downsample(x)  # (N, 4*planes, H/stride, W/stride)
-            return nn.conv_bn(self.conv3, self.bn3, out, self.relu, residual=identity)
+        out = self.relu(self.bn1(self.conv1(x)))  # (N, width, H, W)
+        out = self.relu(self.bn2(self.conv2(out)))  # (N, width, H/stride, W/stride)
         out = self.bn3(self.conv3(out))  # (N, 4*planes, H/stride, W/stride)
         if self.downsample is not None:
             identity = self.downsample(x)  # (N, 4*planes, H/stride, W/stride)
@@ -104,8 +95,7 @@ class ResNet(nn.Module):
         return nn.Sequential(*layers)
 
     def forward(self, x):
-        x = F.to_channels_last(x)  # pixel by pixel in memory: the layout the fast conv kernels read (values unchanged)
-        x = self.maxpool(nn.conv_bn(self.conv1, self.bn1, x, self.relu))  # (N, 64, H/4, W/4)
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (N, 64, H/4, W/4)
         x = self.layer1(x)  # (N, 256, H/4, W/4)
         x = self.layer2(x)  # (N, 512, H/8, W/8)
         x = self.layer3(x)  # (N, 1024, H/16, W/16)

@@ -15,14 +15,12 @@ from minicnn.nn.layers import (
     MaxPool2d,
     ReLU,
     ReLU6,
-    conv_bn,
     flatten,
-    foldable,
 )
 from minicnn.nn.module import IncompatibleKeys, Module, RemovableHandle
 
 __all__ = [
     "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "BatchNorm2d", "Conv2d", "Dropout", "Flatten",
     "Identity", "IncompatibleKeys", "Linear", "MaxPool2d", "Module", "ReLU", "ReLU6", "RemovableHandle",
-    "Sequential", "conv_bn", "flatten", "foldable", "init",
+    "Sequential", "flatten", "init",
 ]  # fmt: skip

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from minicnn.nn.layers import BatchNorm2d, Conv2d, ReLU, conv_bn
-from minicnn.nn.module import Module, watched
+from minicnn.nn.module import Module
 
 
 class Sequential(Module):
@@ -19,22 +18,8 @@ class Sequential(Module):
             self.add_module(name, m)
 
     def forward(self, x):
-        modules = list(self._modules.values())
-        i = 0
-        while i < len(modules):
-            m = modules[i]
-            nxt = modules[i + 1] if i + 1 < len(modules) else None
-            after = modules[i + 2] if i + 2 < len(modules) else None
-            if _fusable(m, nxt):  # Conv2d then ReLU, and no hook needs the conv's own output
-                x = m.forward_relu(x)
-                i += 2
-            elif _conv_then_bn(m, nxt):  # Conv2d, BatchNorm2d (and ReLU): folded when evaluating
-                relu = after if type(after) is ReLU else None
-                x = conv_bn(m, nxt, x, relu)
-                i += 3 if relu is not None else 2
-            else:
-                x = m(x)
-                i += 1
+        for module in self._modules.values():
+            x = module(x)
         return x
 
     def __len__(self):
@@ -54,18 +39,3 @@ class Sequential(Module):
     def append(self, module):
         self.add_module(str(len(self)), module)
         return self
-
-
-def _conv_then_bn(conv, bn) -> bool:
-    return isinstance(conv, Conv2d) and type(bn) is BatchNorm2d  # conv_bn decides whether folding is allowed
-
-
-def _fusable(conv, relu) -> bool:
-    """Conv2d followed by ReLU can run as one fused call (``F.conv2d_relu``) when nobody can observe the
-    difference: no hook on either module (a hook on the conv would see its output before the ReLU)."""
-    return (
-        type(conv).forward is Conv2d.forward
-        and type(relu) is ReLU
-        and conv.padding_mode == "zeros"
-        and not watched(conv, relu)
-    )

@@ -10,9 +10,9 @@ import numpy as np
 
 import minicnn.functional as F
 from minicnn._random import as_generator
-from minicnn.functional._args import pair
 from minicnn.nn import init
-from minicnn.nn.module import Module, watched
+from minicnn.nn.module import Module
+from minicnn.specs import conv_padding, pair
 
 
 class Identity(Module):
@@ -56,13 +56,9 @@ class Conv2d(Module):
     def forward(self, x):
         if self.padding_mode == "zeros":
             return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
-        ph, pw = self.padding
-        x = F.pad(x, (pw, pw, ph, ph), mode=self.padding_mode)  # F.pad order: (left, right, top, bottom)
+        top, bottom, left, right = conv_padding(self.padding, self.kernel_size, self.stride, self.dilation)
+        x = F.pad(x, (left, right, top, bottom), mode=self.padding_mode)  # F.pad order: last dimension first
         return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
-
-    def forward_relu(self, x):
-        """relu(self(x)) in one fused pass (used by Sequential when no hook is watching)."""
-        return F.conv2d_relu(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -249,57 +245,3 @@ class BatchNorm2d(Module):
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"bias={self._has_bias}, track_running_stats={self.track_running_stats}")  # fmt: skip
-
-
-def conv_bn(conv: Conv2d, bn: BatchNorm2d, x, relu: Module | None = None, residual=None):
-    """``relu(bn(conv(x)) + residual)`` (``relu`` and ``residual`` optional), with the batch norm folded into
-    the convolution when nobody can observe the difference: evaluation mode, running statistics, no hook on
-    any of the modules.
-
-    In evaluation mode a batch norm is an affine map per channel, ``y = s * (z - mean) + beta`` with
-    ``s = gamma / sqrt(var + eps)``, so it folds into the convolution before it:
-
-        weight' = weight * s[:, None, None, None]      bias' = beta + s * (bias - mean)
-
-    one convolution (with ReLU fused) instead of three passes over the activations. The folded weights are
-    computed once (in float64) and kept while the layer's arrays are unchanged. Results agree with the
-    three separate steps within float32 rounding.
-    """
-    if not foldable(conv, bn, relu):
-        out = bn(conv(x))
-        if residual is not None:
-            out += residual
-        return out if relu is None else relu(out)
-    from minicnn.kernels.workspace import derived
-
-    arrays = (conv.weight, conv.bias, bn.weight, bn.bias, bn.running_mean, bn.running_var)
-    weight, bias = derived(arrays, ("bn-folded", bn.eps), lambda *a: _fold(*a, eps=bn.eps))
-    return F.conv2d(x, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups,
-                    _relu=relu is not None, _residual=residual)  # fmt: skip
-
-
-def _fold(weight, bias, gamma, beta, mean, var, eps):
-    """(weight', bias') of ``conv_bn``, computed in float64, returned in the weight's dtype and memory layout."""
-    s = 1.0 / np.sqrt(var.astype(np.float64) + eps)
-    if gamma is not None:
-        s = s * gamma
-    folded_bias = s * ((0.0 if bias is None else bias) - mean.astype(np.float64))
-    if beta is not None:
-        folded_bias = folded_bias + beta
-    folded = (weight * s[:, None, None, None]).astype(weight.dtype)  # ufuncs and astype keep the memory layout
-    return folded, folded_bias.astype(weight.dtype)
-
-
-def foldable(conv, bn, relu=None) -> bool:
-    """Whether ``conv_bn`` may fold ``bn`` into ``conv`` (and fuse ``relu``): see its docstring."""
-    return (
-        type(conv).forward is Conv2d.forward
-        and conv.padding_mode == "zeros"
-        and type(bn) is BatchNorm2d
-        and not bn.training
-        and bn.running_mean is not None
-        and bn.running_var is not None
-        and (relu is None or type(relu) is ReLU)
-        and isinstance(conv.weight, np.ndarray)  # on the CPU (the CUDA path keeps its own kernels)
-        and not watched(conv, bn, relu)
-    )

@@ -58,15 +58,6 @@ def _check_hook(hook, args, kind):
         pass
 
 
-def watched(*modules) -> bool:
-    """True if a forward hook or pre-hook is registered on any of ``modules`` (None entries are skipped).
-
-    Fused and folded paths (Conv2d+ReLU, conv+batch norm, ResNet's residual) run only when this is False,
-    so a hook always sees exactly the intermediate results torch would show it.
-    """
-    return any(m._forward_hooks or m._forward_pre_hooks for m in modules if m is not None)
-
-
 class Module:
     """Base class of layers and models (see the module docstring)."""
 
@@ -266,8 +257,17 @@ class Module:
 
     # ------------------------------------------------------------------------------------------------ hooks
 
+    def _refuse_hooks_if_fused(self):
+        if self.__dict__.get("_fused_by_optimize"):
+            raise RuntimeError(
+                f"this {type(self).__name__} was fused with its neighbours by minicnn.optimize, so its own output is "
+                "never computed and a hook would not run; call minicnn.optimize.unfreeze(model), register the hook, "
+                "then minicnn.optimize(model) again (a module with hooks is left unfused)"
+            )
+
     def register_forward_hook(self, hook) -> RemovableHandle:
         """Call ``hook(module, inputs, output)`` after every forward; returning a value replaces the output."""
+        self._refuse_hooks_if_fused()
         _check_hook(hook, (self, (), None), "a forward hook")
         handle = RemovableHandle(self._forward_hooks)
         self._forward_hooks[handle.id] = hook
@@ -275,6 +275,7 @@ class Module:
 
     def register_forward_pre_hook(self, hook) -> RemovableHandle:
         """Call ``hook(module, inputs)`` before every forward; returning a value replaces the inputs."""
+        self._refuse_hooks_if_fused()
         _check_hook(hook, (self, ()), "a forward pre-hook")
         handle = RemovableHandle(self._forward_pre_hooks)
         self._forward_pre_hooks[handle.id] = hook

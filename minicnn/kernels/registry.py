@@ -1,0 +1,165 @@
+"""Every conv2d algorithm of minicnn in one table: name -> kernel, the shapes and layout it is for, its tolerance,
+its readable twin, and its CUDA counterpart.
+
+``F.conv2d(algorithm=...)``, ``minicnn.conv_algorithm``, ``"auto"``, ``minicnn.optimize``, the CUDA backend, the
+tests and the benchmarks all read this one list. Every kernel follows the calling convention of
+``minicnn/kernels/__init__.py``: ``kernel(x, pack(weight), spec, epilogue)``. Adding an algorithm is one entry here,
+one kernel file and its test (the tests are parametrized by ``ALGORITHMS``).
+
+Two more names choose among these per convolution, and are no kernels of their own:
+
+- ``"default"`` (what runs unless asked otherwise): a fixed rule, NumPy only, nothing compiled, timed or written
+  (``default_algorithm``): a GEMM for 1x1 convolutions, shift-and-add for depthwise ones, else im2col, in the
+  input's memory layout.
+- ``"auto"``: measures the candidates that apply (``candidates``) on the actual input once per shape, keeps the
+  fastest (``minicnn/functional/_autotune.py``).
+
+An algorithm asked for by name on a shape it does not cover (Winograd on a 1x1 convolution) runs the default
+rule's choice instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from minicnn.specs import ConvSpec
+
+
+def _any(spec: ConvSpec) -> bool:
+    return True
+
+
+def _one_group(spec: ConvSpec) -> bool:
+    return spec.groups == 1
+
+
+def _pointwise(spec: ConvSpec) -> bool:
+    return spec.kind == "pointwise"
+
+
+def _depthwise(spec: ConvSpec) -> bool:
+    return spec.kind == "depthwise"
+
+
+def _winograd(spec: ConvSpec) -> bool:
+    """Winograd F(m x m, 3 x 3) computes 3x3 convolutions with stride 1, no dilation, one group."""
+    return (spec.KH, spec.KW) == (3, 3) and spec.stride == (1, 1) and spec.dilation == (1, 1) and spec.groups == 1
+
+
+def _identity(weight):
+    return weight
+
+
+@functools.cache
+def _load(path: str | None) -> Callable:
+    if path is None:
+        return _identity
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+@dataclass(frozen=True)
+class ConvAlgorithm:
+    name: str
+    kernel: str  # "module:function", imported when first run (modules with Numba load slowly)
+    applies: Callable[[ConvSpec], bool]  # which convolutions it computes
+    layout: str  # "nchw" or "channels_last": the memory layout it reads and writes without copying
+    tolerance: str  # its key in minicnn.numerics.TOLERANCES
+    twin: str | None  # the readable version it is checked against and explained by
+    compiled: bool  # needs Numba (compiles on first use)
+    auto: bool  # a candidate of "auto"
+    pack: str | None = None  # "module:function" making the kernel's weight argument from the weight (None: itself)
+    cuda: str | None = None  # the CUDA kernel computing the same algorithm (minicnn/cuda/ops.py), if any
+    doc: str = ""
+
+    def run(self, x, weight, spec, epilogue):
+        """The convolution of ``x`` (unpadded) by ``weight`` (C_out, C_in_g, KH, KW), packed afresh."""
+        return _load(self.kernel)(x, _load(self.pack)(weight), spec, epilogue)
+
+    def prepack(self, weight):
+        """What ``run`` gives the kernel as its weight, computed once (``minicnn.optimize`` keeps it)."""
+        return _load(self.pack)(weight)
+
+    def run_packed(self, x, packed, spec, epilogue):
+        return _load(self.kernel)(x, packed, spec, epilogue)
+
+
+_K = "minicnn.kernels."
+ALGORITHMS: dict[str, ConvAlgorithm] = {
+    a.name: a
+    for a in [
+        ConvAlgorithm("naive", _K + "conv_naive:conv2d_naive", _any, "nchw", "direct", None, False, False,
+                      cuda="conv2d_direct", doc="the textbook loops, one output element at a time"),
+        ConvAlgorithm("im2col_full", _K + "conv_im2col:conv2d_im2col_full", _any, "nchw", "direct", "naive", False,
+                      False, doc="every receptive field copied into one column matrix, then one GEMM"),
+        ConvAlgorithm("im2col", _K + "conv_im2col:conv2d_im2col", _any, "nchw", "direct", "im2col_full", False, True,
+                      cuda="conv2d_tiled", doc="im2col a band of output rows at a time, in a buffer kept in cache"),
+        ConvAlgorithm("im2col_cl", _K + "conv_im2col:conv2d_im2col_cl", _one_group, "channels_last", "direct",
+                      "im2col", False, True, pack=_K + "conv_im2col:weight_cols",
+                      doc="im2col on channels-last pixels, one GEMM per kernel row, bands on every thread"),
+        ConvAlgorithm("pointwise", _K + "conv_im2col:conv2d_pointwise", _pointwise, "nchw", "direct", "im2col_full",
+                      False, True, doc="a 1x1 convolution is a GEMM: the input already is the column matrix"),
+        ConvAlgorithm("pointwise_cl", _K + "conv_im2col:conv2d_pointwise_cl", _pointwise, "channels_last", "direct",
+                      "pointwise", False, True, doc="a 1x1 convolution of channels-last pixels: one GEMM, no copy"),
+        ConvAlgorithm("depthwise", _K + "depthwise:depthwise_shift_add", _depthwise, "nchw", "direct", "naive",
+                      False, False, doc="one input channel per group: KH*KW shifted multiply-adds"),
+        ConvAlgorithm("depthwise_numba", _K + "depthwise:depthwise_numba", _depthwise, "nchw", "direct", "depthwise",
+                      True, True, doc="the depthwise formula's loops, compiled, parallel over planes"),
+        ConvAlgorithm("numba", _K + "conv_numba:conv2d_numba", _any, "nchw", "direct", "naive", True, False,
+                      doc="the naive loops reordered (a kernel tap sweeps the output plane), compiled, parallel"),
+        ConvAlgorithm("numba_blocked", _K + "conv_numba_blocked:conv2d_numba_blocked", _any, "nchw", "direct",
+                      "numba", True, False, doc="the compiled loops blocked over output channels and rows"),
+        ConvAlgorithm("winograd2", _K + "winograd:conv2d_winograd2", _winograd, "nchw", "winograd2", "naive", True,
+                      True, pack=_K + "winograd:pack2", doc="Winograd F(2x2, 3x3): 2.25x fewer multiplications"),
+        ConvAlgorithm("winograd4", _K + "winograd:conv2d_winograd4", _winograd, "nchw", "winograd4", "winograd2",
+                      True, False, pack=_K + "winograd:pack4", doc="Winograd F(4x4, 3x3): 4x fewer multiplications"),
+        ConvAlgorithm("winograd4_cl", _K + "winograd_cl:conv2d_winograd4_cl", _winograd, "channels_last",
+                      "winograd4", "winograd4", True, True, pack=_K + "winograd_cl:pack_cl",
+                      doc="Winograd F(4x4, 3x3) on channels-last tiles, vectorized transforms, bands on threads"),
+    ]
+}  # fmt: skip
+
+#: The names ``conv2d(algorithm=...)`` accepts: the two rules, then every algorithm.
+NAMES: tuple[str, ...] = ("default", "auto", *ALGORITHMS)
+
+
+def check_name(name: object) -> str:
+    """``name`` if it is a known conv2d algorithm, else a ValueError listing the known ones."""
+    if not isinstance(name, str) or name not in NAMES:
+        raise ValueError(f"unknown conv2d algorithm {name!r}; expected one of {', '.join(NAMES)}")
+    return name
+
+
+def default_algorithm(spec: ConvSpec, channels_last: bool) -> str:
+    """The fixed rule of ``"default"``: NumPy kernels only, chosen by the shape and the input's memory layout."""
+    if spec.kind == "pointwise":
+        return "pointwise_cl" if channels_last else "pointwise"
+    if spec.kind == "depthwise":
+        return "depthwise"
+    return "im2col_cl" if channels_last and spec.groups == 1 else "im2col"
+
+
+def resolve(name: str, spec: ConvSpec, channels_last: bool) -> ConvAlgorithm:
+    """The algorithm that computes ``spec`` when ``name`` (not "auto") is asked for."""
+    if name != "default":
+        algorithm = ALGORITHMS[name]
+        if algorithm.applies(spec):
+            return algorithm
+    return ALGORITHMS[default_algorithm(spec, channels_last)]
+
+
+def candidates(spec: ConvSpec) -> list[str]:
+    """The algorithms ``"auto"`` measures for ``spec``."""
+    return [a.name for a in ALGORITHMS.values() if a.auto and a.applies(spec)]
+
+
+def tolerance_kind(name: str) -> str:
+    """The tolerance (a key of ``minicnn.numerics.TOLERANCES``) of results computed by ``name``."""
+    if name == "default":
+        return "direct"
+    if name == "auto":
+        return "auto"
+    return ALGORITHMS[name].tolerance

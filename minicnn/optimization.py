@@ -1,0 +1,351 @@
+"""``minicnn.optimize(model, example_input=None)``: the one place where minicnn buys speed.
+
+(This module is ``minicnn.optimization``; ``minicnn.optimize`` is its function, with ``minicnn.optimize.unfreeze``.)
+
+In the spirit of ``torch.jit.freeze`` + ``torch.jit.optimize_for_inference`` (and ``ipex.optimize``), for a model
+in evaluation mode on the CPU:
+
+1. **Freeze.** Every parameter and buffer becomes read-only: an in-place edit (``w[i] += d``, ``w *= k``,
+   ``w[...] = v``) raises an error that names ``minicnn.optimize`` (``np.copyto`` and ``w.flat[i] = v`` raise
+   NumPy's "assignment destination is read-only"). Assigning a new array (``conv.weight = w``,
+   ``load_state_dict``, ``model.to(...)``) is seen: that layer is rebuilt from the new arrays at its next call.
+   Nothing derived from a weight can go stale: what cannot be seen cannot happen.
+2. **Fold and fuse.** A ``BatchNorm2d`` right after a convolution is folded into it (``weight * s``,
+   ``beta + s * (bias - mean)`` with ``s = gamma / sqrt(var + eps)``, computed in float64), and the following
+   ReLU, and ResNet's residual addition, run in the convolution's epilogue while each block of output is in cache.
+   Where: runs of (Conv2d, BatchNorm2d, ReLU) in a ``Sequential``, and the blocks of minicnn's models (ResNet's
+   stem and ``Bottleneck``, EfficientNet's stem, ``MBConvBlock`` and head).
+3. **Channels-last.** The input is stored pixel by pixel at the model's entry; every activation stays so.
+4. **Prepack and tune.** Each convolution measures its candidates (``"auto"``) for each input shape it meets
+   (with ``example_input``, now; else at the first call), keeps the fastest, and prepacks its weights for it
+   (Winograd's transformed kernels, GEMM columns) once.
+
+The model is optimized in place and returned (as ``ipex.optimize(..., inplace=True)``): the same classes, the same
+``print`` and ``state_dict``. Values agree with the eager model within the tolerance of the algorithms chosen.
+Training mode, or arrays moved to the GPU, run the model's own code. Hooks: a module that has hooks when
+``optimize`` runs is left unfused, so its hooks see what torch's would; registering a hook afterwards on a module
+that was fused raises an error (call ``minicnn.optimize.unfreeze(model)`` first, then optimize again).
+``unfreeze(model)`` undoes everything (the arrays become writable again).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import numpy as np
+
+from minicnn import nn, specs
+from minicnn.functional import _autotune
+from minicnn.functional.layout import to_channels_last, to_memory_format
+from minicnn.kernels import Epilogue
+from minicnn.kernels.registry import check_name, resolve
+
+MESSAGE = ("this array belongs to a model frozen by minicnn.optimize: its layers were built from it, and an edit in "
+           "place would be ignored. Assign a new array instead (layer.weight = new), or call "
+           "minicnn.optimize.unfreeze(model) first")  # fmt: skip
+
+
+class FrozenArray(np.ndarray):
+    """A parameter or buffer of an optimized model: read-only, and an edit says why."""
+
+    def __setitem__(self, key, value):
+        raise ValueError(MESSAGE)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        if out is not None and any(isinstance(o, FrozenArray) for o in out):
+            raise ValueError(MESSAGE)
+        inputs = tuple(i.view(np.ndarray) if isinstance(i, FrozenArray) else i for i in inputs)
+        if out is not None:
+            kwargs["out"] = out
+        return getattr(ufunc, method)(*inputs, **kwargs)
+
+
+def _freeze(a):
+    if not isinstance(a, np.ndarray) or isinstance(a, FrozenArray):
+        return a
+    a.flags.writeable = False
+    return a.view(FrozenArray)
+
+
+def _thaw(a):
+    if not isinstance(a, FrozenArray):
+        return a
+    plain = a.view(np.ndarray)
+    try:
+        plain.flags.writeable = True
+    except ValueError:  # memory that cannot be written (a read-only file mapping): a copy
+        plain = plain.copy()
+    return plain
+
+
+def _freeze_arrays(model):
+    for m in model.modules():
+        for table in (m._parameters, m._buffers):
+            for name, a in table.items():
+                table[name] = _freeze(a)
+
+
+class FusedConv:
+    """``relu(bn(conv(x)) + residual)`` as one convolution (``bn``, ``relu``, the residual optional), its weights
+    folded, packed and its algorithm chosen per input shape, rebuilt whenever one of its arrays is replaced."""
+
+    def __init__(self, conv, bn=None, relu=False, algorithm="auto"):
+        self.conv, self.bn, self.relu, self.algorithm = conv, bn, relu, algorithm
+        self.sources = None  # the arrays it was built from: a new one (assigned, loaded) means rebuild
+        self.plans = {}  # (input shape, dtype) -> (ConvSpec, algorithm, packed weight)
+        self.lock = threading.Lock()
+
+    def _arrays(self):
+        c, b = self.conv, self.bn
+        return (c.weight, c.bias) + (() if b is None else (b.weight, b.bias, b.running_mean, b.running_var, b.eps))
+
+    def _build(self):
+        c, b = self.conv, self.bn
+        _freeze_arrays(c)
+        weight, bias = c.weight.view(np.ndarray), None if c.bias is None else c.bias.view(np.ndarray)
+        if b is not None:
+            _freeze_arrays(b)
+            s = 1.0 / np.sqrt(b.running_var.astype(np.float64) + b.eps)
+            if b.weight is not None:
+                s = s * b.weight
+            shift = s * ((0.0 if bias is None else bias) - b.running_mean.astype(np.float64))
+            bias = (shift if b.bias is None else shift + b.bias).astype(weight.dtype)
+            weight = (weight * s[:, None, None, None]).astype(weight.dtype)
+        self.weight = to_memory_format(weight, channels_last=True)  # im2col's GEMM columns: a view, no copy
+        self.bias = bias
+        for a in (self.weight, self.bias):
+            if a is not None:
+                a.flags.writeable = False
+        self.sources, self.plans = self._arrays(), {}
+
+    def usable(self, x) -> bool:
+        """Whether the fused path may run: CPU arrays, evaluation mode."""
+        return isinstance(x, np.ndarray) and isinstance(self.conv.weight, np.ndarray) and (
+            self.bn is None or not self.bn.training)  # fmt: skip
+
+    def __call__(self, x, residual=None):
+        with self.lock:
+            if self.sources is None or any(a is not b for a, b in zip(self._arrays(), self.sources)):
+                self._build()
+            key = (x.shape, x.dtype.str)
+            plan = self.plans.get(key)
+            if plan is None:
+                plan = self.plans[key] = self._plan(x)
+        spec, algorithm, packed = plan
+        x = x if x.ndim == 4 else x[None]
+        out = algorithm.run_packed(to_channels_last(x), packed, spec, Epilogue(self.bias, self.relu, residual, True))
+        return to_memory_format(out, channels_last=True)
+
+    def _plan(self, x):
+        c = self.conv
+        x4 = to_channels_last(x if x.ndim == 4 else x[None])
+        padding = c.padding_for(x4.shape[-2:]) if hasattr(c, "padding_for") else c.padding  # EfficientNet's "SAME"
+        spec = specs.conv2d(x4, self.weight, self.bias, c.stride, padding, c.dilation, c.groups)
+        name = _autotune.choose(x4, self.weight, self.bias, spec) if self.algorithm == "auto" else self.algorithm
+        algorithm = resolve(name, spec, channels_last=True)
+        return spec, algorithm, algorithm.prepack(self.weight)
+
+
+def _plain(module) -> bool:
+    """No hooks, no forward of its own (``module.forward = ...``): fusing it changes nothing anyone can see."""
+    return not (module._forward_hooks or module._forward_pre_hooks or "forward" in module.__dict__)
+
+
+def _fusable_conv(m) -> bool:
+    """A Conv2d computing just ``F.conv2d`` (a subclass may choose its padding per input with ``padding_for``)."""
+    standard = type(m) is nn.Conv2d or (isinstance(m, nn.Conv2d) and hasattr(type(m), "padding_for"))
+    return standard and m.padding_mode == "zeros" and _plain(m)
+
+
+def _override(module, forward, fused_modules):
+    """``module``'s forward becomes ``forward`` while the fused path may run, its own class's forward otherwise."""
+    original = type(module).forward
+
+    def dispatch(*args, **kwargs):
+        if not module.training and forward is not None:
+            result = forward(*args, **kwargs)
+            if result is not NotImplemented:
+                return result
+        return original(module, *args, **kwargs)
+
+    object.__setattr__(module, "forward", dispatch)
+    object.__setattr__(module, "_optimized", True)
+    for m in fused_modules:
+        object.__setattr__(m, "_fused_by_optimize", True)
+
+
+def _sequential(seq, algorithm):
+    """A Sequential's runs of Conv2d (+ BatchNorm2d) (+ ReLU) fused; every other child called as it is."""
+    children = list(seq._modules.values())
+    steps, fused, i = [], [], 0
+    while i < len(children):
+        m = children[i]
+        if _fusable_conv(m):
+            bn = children[i + 1] if i + 1 < len(children) and type(children[i + 1]) is nn.BatchNorm2d else None
+            bn = bn if bn is not None and _plain(bn) and bn.track_running_stats else None
+            j = i + 1 + (bn is not None)
+            relu = j < len(children) and type(children[j]) is nn.ReLU and _plain(children[j])
+            group = FusedConv(m, bn, relu, algorithm)
+            steps.append(group)
+            fused += [m] + ([bn] if bn else []) + ([children[j]] if relu else [])
+            i = j + relu
+        else:
+            steps.append(m)
+            i += 1
+    if not any(isinstance(s, FusedConv) for s in steps):
+        return
+
+    def forward(x):
+        if not all(s.usable(x) for s in steps if isinstance(s, FusedConv)):
+            return NotImplemented
+        for step in steps:
+            x = step(x)
+        return x
+
+    _override(seq, forward, fused)
+
+
+def _bottleneck(block, algorithm):
+    """ResNet's Bottleneck: three fused convolutions, the last one adding the identity and applying ReLU."""
+    parts = [block.conv1, block.bn1, block.conv2, block.bn2, block.conv3, block.bn3, block.relu, block]
+    down = [] if block.downsample is None else list(block.downsample.modules())
+    if not all(_plain(m) for m in parts + down) or not all(_fusable_conv(c) for c in parts[:6:2]):
+        return False
+    g1, g2 = FusedConv(block.conv1, block.bn1, True, algorithm), FusedConv(block.conv2, block.bn2, True, algorithm)
+    g3 = FusedConv(block.conv3, block.bn3, True, algorithm)
+    gd = None
+    if block.downsample is not None:
+        d = list(block.downsample)
+        if len(d) != 2 or not _fusable_conv(d[0]) or type(d[1]) is not nn.BatchNorm2d:
+            return False
+        gd = FusedConv(d[0], d[1], False, algorithm)
+
+    def forward(x):
+        if not g1.usable(x):
+            return NotImplemented
+        identity = x if gd is None else gd(x)
+        return g3(g2(g1(x)), residual=identity)
+
+    _override(block, forward, parts[:-1] + down)
+    return True
+
+
+def _mbconv(block, algorithm):
+    """EfficientNet's MBConvBlock: expand (+ ReLU6), depthwise (+ ReLU6), project (+ the input), batch norms folded."""
+    names = ["_depthwise_conv", "_bn1", "_project_conv", "_bn2"]
+    if "_expand_conv" in block._modules:
+        names = ["_expand_conv", "_bn0", *names]
+    parts = [getattr(block, n) for n in names] + [block._relu, block]
+    if not all(_plain(m) for m in parts) or not all(_fusable_conv(getattr(block, n)) for n in names[::2]):
+        return False
+    groups = [
+        FusedConv(getattr(block, c), getattr(block, b), False, algorithm) for c, b in zip(names[::2], names[1::2])
+    ]
+
+    def forward(x):
+        if not groups[0].usable(x):
+            return NotImplemented
+        h = x
+        for g in groups[:-1]:
+            h = g(h)
+            np.clip(h, 0, 6, out=h)  # ReLU6: not fused (the epilogue knows ReLU alone)
+        return groups[-1](h, residual=x if block.residual else None)
+
+    _override(block, forward, parts[:-1])
+    return True
+
+
+def _conv_bn_act(conv, bn, act, algorithm):
+    """A model's stem or head: conv, batch norm, then ``act`` (a ReLU fused, a ReLU6 applied after)."""
+    if not all(_plain(m) for m in (conv, bn, act)) or not _fusable_conv(conv):
+        return None
+    group = FusedConv(conv, bn, type(act) is nn.ReLU, algorithm)
+    return group, (lambda h: h) if type(act) is nn.ReLU else (lambda h: np.clip(h, 0, 6, out=h))
+
+
+def _known_models(model, algorithm):
+    """ResNet's and EfficientNet's own forward, with their stems (and head) fused."""
+    resnet = sys.modules.get("minicnn.models.resnet")
+    effnet = sys.modules.get("minicnn.models.efficientnet")
+    if resnet is not None and type(model) is resnet.ResNet and _plain(model):
+        stem = _conv_bn_act(model.conv1, model.bn1, model.relu, algorithm)
+        if stem is not None:
+            group, _ = stem
+
+            def forward(x):
+                if not group.usable(x):
+                    return NotImplemented
+                x = model.maxpool(group(x))
+                for layer in (model.layer1, model.layer2, model.layer3, model.layer4):
+                    x = layer(x)
+                return model.fc(nn.flatten(model.avgpool(x), 1))
+
+            _override(model, forward, [model.conv1, model.bn1])
+    if effnet is not None and type(model) is effnet.EfficientNetLite and _plain(model):
+        stem = _conv_bn_act(model._conv_stem, model._bn0, model._relu, algorithm)
+        head = _conv_bn_act(model._conv_head, model._bn1, model._relu, algorithm)
+        if stem is not None and head is not None:
+
+            def forward(x):
+                if not stem[0].usable(x):
+                    return NotImplemented
+                x = model._blocks(stem[1](stem[0](x)))
+                x = nn.flatten(model._avg_pooling(head[1](head[0](x))), 1)
+                return model._fc(model._dropout(x))
+
+            _override(model, forward, [model._conv_stem, model._bn0, model._conv_head, model._bn1])
+
+
+def optimize(model, example_input=None, *, algorithm="auto"):
+    """Optimize ``model`` for inference, in place, and return it (see the module docstring).
+
+    ``algorithm`` (minicnn's addition): how each convolution's kernel is chosen: ``"auto"`` measures the candidates
+    (compiled ones included; the first call per shape pays for it), ``"default"`` the fixed NumPy rule (nothing
+    compiled or timed: for a few images), or one name of ``minicnn.CONV_ALGORITHMS``.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"minicnn.optimize expects a minicnn.nn.Module, got {type(model).__name__}")
+    check_name(algorithm)
+    unfreeze(model)
+    _freeze_arrays(model)
+    resnet = sys.modules.get("minicnn.models.resnet")
+    effnet = sys.modules.get("minicnn.models.efficientnet")
+    done = set()
+    for m in model.modules():
+        if resnet is not None and type(m) is resnet.Bottleneck and _bottleneck(m, algorithm):
+            done |= {id(c) for c in m.modules()}
+        elif effnet is not None and type(m) is effnet.MBConvBlock and _mbconv(m, algorithm):
+            done |= {id(c) for c in m.modules()}
+    for m in model.modules():
+        if type(m) is nn.Sequential and id(m) not in done:
+            _sequential(m, algorithm)
+    _known_models(model, algorithm)
+    for m in model.modules():  # every other convolution: channels-last, prepacked, tuned (no fusion)
+        if _fusable_conv(m) and not getattr(m, "_fused_by_optimize", False):
+            group = FusedConv(m, None, False, algorithm)
+            _override(m, lambda x, g=group: g(x) if g.usable(x) else NotImplemented, [])
+    if "forward" not in model.__dict__ or model.__dict__.get("_optimized"):  # (not a forward the user set)
+        inner = model.__dict__.get("forward") or (lambda *args: type(model).forward(model, *args))
+        _override(model, lambda x, *rest: inner(to_channels_last(x), *rest), [])  # channels-last from the entry on
+    if example_input is not None:
+        model(example_input)  # measures and prepacks every layer for this input's shape
+    return model
+
+
+def unfreeze(model):
+    """Undo ``optimize``: the model's own forward everywhere, its arrays writable again. Returns the model."""
+    for m in model.modules():
+        if m.__dict__.pop("_optimized", False):
+            m.__dict__.pop("forward", None)  # ours; a forward the user set stays
+        m.__dict__.pop("_fused_by_optimize", None)
+        for table in (m._parameters, m._buffers):
+            for name, a in table.items():
+                table[name] = _thaw(a)
+    return model
+
+
+optimize.unfreeze = unfreeze  # minicnn.optimize.unfreeze(model), as the messages say
+optimize.FrozenArray = FrozenArray
+
+__all__ = ["FrozenArray", "optimize", "unfreeze"]

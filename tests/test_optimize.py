@@ -1,0 +1,184 @@
+"""minicnn.optimize against the eager model and torchvision; weights edited every way a user can; hooks; modes.
+
+And the eager path's promise: whatever is done to a weight between two calls, the next call computes from the
+arrays as they are (there is no cache to go stale).
+"""
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+
+import minicnn
+import minicnn.functional as F
+from minicnn import models, nn
+from minicnn.kernels.registry import ALGORITHMS, NAMES
+from minicnn.testing import assert_close
+from tests.strategies import make_array
+
+EDITS = {  # five ways of changing an array in place, each a function of the array
+    "index +=": lambda w: w.__setitem__((0, 0, 0, 1) if w.ndim == 4 else 3, w[(0, 0, 0, 1) if w.ndim == 4 else 3] + 9),
+    "np.copyto": lambda w: np.copyto(w, w[::-1].copy()),
+    "reshaped view": lambda w: w.reshape(-1).__setitem__(slice(0, 5), 2.5),
+    "*=": lambda w: w.__imul__(w.dtype.type(1.5)),
+    "flat": lambda w: w.flat.__setitem__(5, -3.0),
+}
+
+
+def torchvision_pair(name, seed=0):
+    torch.manual_seed(seed)
+    tv = getattr(torchvision.models, name)().eval()
+    with torch.no_grad():
+        for m in tv.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.normal_(0, 0.3)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.normal_(1, 0.2)
+                m.bias.normal_(0, 0.2)
+    ours = getattr(models, name)()
+    ours.load_state_dict({k: v.numpy().copy() for k, v in tv.state_dict().items()})
+    return tv, ours.eval()
+
+
+def torch_logits(tv, x):
+    with torch.no_grad():
+        return tv.double()(torch.from_numpy(x.astype(np.float64))).numpy()
+
+
+@pytest.mark.parametrize("algorithm", NAMES)
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+def test_every_algorithm_sees_in_place_edits(algorithm, layout):
+    """The issue that started the redesign: edit a weight in place between two calls, five ways; every algorithm,
+    both layouts, equals the naive loops on the edited weight."""
+    x = make_array(1, (1, 8, 10, 9), np.float32, layout)
+    w, b = make_array(2, (6, 8, 3, 3), np.float32), make_array(3, (6,), np.float32)
+    F.conv2d(x, w, b, padding=1, algorithm=algorithm)  # a first call, as a notebook would
+    for edit in EDITS.values():
+        edit(w)
+        edit(b.reshape(1, 1, 2, 3))  # the bias through a 4-D view of it
+        got = F.conv2d(x, w, b, padding=1, algorithm=algorithm)
+        ref = F.conv2d(x, w, b, padding=1, algorithm="naive")
+        kind = "winograd4" if algorithm in ("auto",) or "winograd" in algorithm else "direct"
+        assert_close(got, ref.astype(np.float64), kind=kind, dtype=np.float32, scale=np.abs(ref).max() + 1)
+
+
+def test_resnet50_follows_its_arrays_edited_five_ways():
+    """ResNet50 in eval mode against torchvision holding the same arrays, after single-element edits of convolution
+    weights and batch-norm statistics made five ways (eager: nothing is derived, nothing can go stale)."""
+    tv, model = torchvision_pair("resnet50", 3)
+    x = make_array(4, (1, 3, 64, 64), np.float32)
+    model(x)
+    targets = [("conv1.weight", "layer1.0.bn2.running_var"), ("layer2.0.conv2.weight", "layer3.1.bn1.running_mean"),
+               ("layer4.2.conv3.weight", "bn1.weight"), ("layer1.0.downsample.0.weight", "layer4.0.bn3.bias"),
+               ("fc.weight", "layer2.1.bn3.running_var")]  # fmt: skip
+    ours = model.state_dict()
+    for (edit_name, edit), keys in zip(EDITS.items(), targets):
+        theirs = tv.state_dict()  # (torch_logits converted the model to float64: new tensors)
+        for key in keys:
+            edit(ours[key])
+            theirs[key].copy_(torch.from_numpy(ours[key]))
+        assert_close(model(x), torch_logits(tv, x), kind="model", dtype=np.float32, name=edit_name)
+
+
+@pytest.mark.parametrize("name", ["vgg16", "resnet50"])
+def test_optimized_models_match_torchvision(name):
+    tv, model = torchvision_pair(name, 5)
+    x = make_array(6, (2, 3, 64, 64), np.float32)
+    ref = torch_logits(tv, x)
+    text, keys = repr(model), list(model.state_dict())
+    assert minicnn.optimize(model, example_input=x) is model
+    assert repr(model) == text and list(model.state_dict()) == keys  # the same model, as print shows it
+    assert_close(model(x), ref, kind="auto", dtype=np.float32, scale=np.abs(ref).max())
+
+
+def test_optimized_efficientnet_matches_its_eager_self():
+    model = models.efficientnet_lite0(generator=1).eval()
+    rng = np.random.default_rng(2)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean[:] = rng.standard_normal(m.num_features) * 0.2
+            m.running_var[:] = rng.random(m.num_features) + 0.5
+    x = make_array(7, (2, 3, 64, 64), np.float32)
+    eager = model(x)
+    minicnn.optimize(model)
+    assert_close(model(x), eager.astype(np.float64), kind="auto", dtype=np.float32, scale=np.abs(eager).max())
+
+
+def test_after_optimize_an_edit_takes_effect_or_raises():
+    """Editing an optimized model's arrays in place raises an error naming minicnn.optimize (NumPy's read-only
+    error for np.copyto and .flat); assigning a new array or loading a state dict takes effect at the next call."""
+    tv, model = torchvision_pair("resnet50", 8)
+    x = make_array(9, (1, 3, 48, 48), np.float32)
+    minicnn.optimize(model, example_input=x)
+    for array in (model.layer1[0].conv2.weight, model.layer2[0].bn1.running_var, model.fc.weight):
+        for name, edit in EDITS.items():
+            match = "read-only" if name in ("np.copyto", "flat") else "frozen by minicnn.optimize"
+            with pytest.raises(ValueError, match=match):
+                edit(array)
+    new = model.layer1[0].conv2.weight * 0.5  # attribute assignment: taken
+    model.layer1[0].conv2.weight = new
+    tv.layer1[0].conv2.weight.data = torch.from_numpy(np.array(new))
+    state = {k: np.array(v) for k, v in model.state_dict().items()}
+    state["layer3.0.bn2.running_mean"] += 0.5  # load_state_dict: taken
+    model.load_state_dict(state)
+    tv.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    ref = torch_logits(tv, x)
+    assert_close(model(x), ref, kind="auto", dtype=np.float32, scale=np.abs(ref).max())
+    with pytest.raises(ValueError, match="frozen by minicnn.optimize"):  # and the new arrays are frozen too
+        model.layer1[0].conv2.weight[0] += 1
+
+
+def test_hooks_and_optimize():
+    """A hook registered before optimize keeps its module unfused: it sees the conv's own output, as in torch. On a
+    fused module a new hook is refused, saying what to do; elsewhere hooks work."""
+    tv, model = torchvision_pair("vgg16", 10)
+    x = make_array(11, (1, 3, 32, 32), np.float32)
+    seen, seen_torch = [], []
+    model.features[2].register_forward_hook(lambda m, i, o: seen.append(np.array(o)))
+    tv.features[2].register_forward_hook(lambda m, i, o: seen_torch.append(o.detach().clone().double().numpy()))
+    minicnn.optimize(model)
+    model(x)
+    torch_logits(tv, x)
+    assert seen[0].min() < 0  # before the ReLU: the conv's own output
+    assert_close(seen[0], seen_torch[0], kind="model", dtype=np.float32)
+    with pytest.raises(RuntimeError, match="fused with its neighbours by minicnn.optimize.*unfreeze"):
+        model.features[0].register_forward_hook(lambda m, i, o: None)
+    pooled = []
+    model.features[4].register_forward_hook(lambda m, i, o: pooled.append(o.shape))  # a pooling: not fused
+    model(x)
+    assert pooled == [(1, 64, 16, 16)]
+
+
+def test_training_mode_and_unfreeze():
+    """Training an optimized model would update frozen statistics: refused with the way out; after unfreeze the
+    model is the eager one again, trainable, its arrays writable."""
+    _, model = torchvision_pair("resnet50", 12)
+    x = make_array(13, (2, 3, 32, 32), np.float32)
+    eager = model(x)
+    minicnn.optimize(model)
+    with pytest.raises(ValueError, match="minicnn.optimize.unfreeze"):
+        model.train()(x)
+    minicnn.optimize.unfreeze(model)
+    model.layer1[0].conv1.weight[0] += 0  # writable again
+    np.testing.assert_array_equal(model.eval()(x), eager)
+    assert type(model.conv1.weight) is np.ndarray and "forward" not in model.conv1.__dict__
+    model.train()(x)  # batch statistics, running ones updated
+
+
+def test_an_instance_forward_is_honoured_eager_and_left_alone_by_optimize():
+    """torch calls a module's own instance ``forward`` if one is set; so does minicnn, inside Sequential too."""
+    seq = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU()).eval()
+    x = make_array(14, (1, 3, 8, 8), np.float32)
+    seq[0].forward = lambda inp: np.full((1, 4, 8, 8), -1.0, np.float32)
+    assert (seq(x) == 0).all()
+    minicnn.optimize(seq)
+    assert (seq(x) == 0).all()
+
+
+def test_optimize_refuses_what_is_not_a_module():
+    with pytest.raises(TypeError, match="minicnn.optimize expects a minicnn.nn.Module"):
+        minicnn.optimize(torchvision.models.resnet18())
+
+
+def test_registry_names_every_algorithm_once():
+    assert len(set(NAMES)) == len(NAMES) and set(ALGORITHMS) < set(NAMES)
