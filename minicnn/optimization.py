@@ -142,7 +142,8 @@ class FusedConv:
         x4 = to_channels_last(x if x.ndim == 4 else x[None])
         padding = c.padding_for(x4.shape[-2:]) if hasattr(c, "padding_for") else c.padding  # EfficientNet's "SAME"
         spec = specs.conv2d(x4, self.weight, self.bias, c.stride, padding, c.dilation, c.groups)
-        name = _autotune.choose(x4, self.weight, self.bias, spec) if self.algorithm == "auto" else self.algorithm
+        auto = self.algorithm == "auto"
+        name = _autotune.choose(x4, self.weight, self.bias, spec, prepacked=True) if auto else self.algorithm
         algorithm = resolve(name, spec, channels_last=True)
         return spec, algorithm, algorithm.prepack(self.weight)
 

@@ -395,3 +395,31 @@ def test_overlapping_one_blas_thread_blocks_restore_the_thread_count():
     assert [lib.get_num_threads() for lib in libs] == [1] * len(libs)  # b is still inside
     b.__exit__(None, None, None)
     assert [lib.get_num_threads() for lib in libs] == before
+
+
+def test_auto_candidates_follow_the_input_layout():
+    """Of an algorithm written for both layouts, auto tries the one for the input's: the other would copy the input
+    and its output; algorithms with one layout only are tried for both."""
+    from minicnn.kernels.registry import candidates
+
+    x, w = np.ones((1, 8, 9, 9), np.float32), np.ones((8, 8, 3, 3), np.float32)
+    general = spec_of(x, w, padding=1)
+    assert set(candidates(general, True)) == {"im2col_cl", "winograd4_cl", "winograd2"}
+    assert set(candidates(general, False)) == {"im2col", "winograd4", "winograd2"}
+    depthwise = spec_of(x, np.ones((8, 1, 3, 3), np.float32), padding=1, groups=8)
+    assert candidates(depthwise, True) == candidates(depthwise, False) == ["im2col", "depthwise_numba"]
+
+
+def test_prepacked_measurements_pack_once_and_are_remembered_apart(fresh_cache, monkeypatch):
+    """optimize measures kernels on weights packed once (packing is not timed); eager auto packs at every call,
+    so the two choices are remembered under different keys."""
+    x, w = F.to_channels_last(make_array(7, (1, 16, 12, 12), np.float32)), make_array(8, (16, 16, 3, 3), np.float32)
+    spec = spec_of(x, w, padding=1)
+    packs = []
+    real = ALGORITHMS["winograd4_cl"].__class__.prepack
+    monkeypatch.setattr(ALGORITHMS["winograd4_cl"].__class__, "prepack", lambda self, w: packs.append(self.name) or
+                        real(self, w))  # fmt: skip
+    prepacked = _autotune.choose(x, w, None, spec, prepacked=True)
+    assert packs.count("winograd4_cl") == 1  # once, for the warm-up and the three timed calls
+    eager = _autotune.choose(x, w, None, spec)
+    assert len(_autotune._choices) == 2 and {prepacked, eager} <= set(ALGORITHMS)

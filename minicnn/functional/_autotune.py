@@ -86,33 +86,42 @@ def _save():
         pass  # a read-only home: remember for this process only
 
 
-def choose(x, weight, bias, spec) -> str:
-    """The algorithm "auto" runs for this convolution (measuring it the first time)."""
+def choose(x, weight, bias, spec, prepacked=False) -> str:
+    """The algorithm "auto" runs for this convolution (measuring it the first time). ``prepacked``: for a layer
+    whose weights are packed once (``minicnn.optimize``), not at every call: packing is then not timed."""
     cl = is_channels_last(x)
-    names = candidates(spec)
+    names = candidates(spec, cl)
     if not names or not settings.autotune() or x.size == 0:
         return default_algorithm(spec, cl)
     if len(names) == 1:
         return names[0]
     layout = "".join("cl" if is_channels_last(a) else "c" for a in (x, weight))  # memory formats
     key = f"{x.shape}|{weight.shape}|{spec.stride}|{spec.pads}|{spec.dilation}|{spec.groups}|{x.dtype}|{layout}"
+    key += "|prepacked" if prepacked else ""
     with _lock:
         _load()
         known = _choices.get(key)
     if known in names:  # never a remembered name that is no candidate for this shape (a hand-edited file)
         return known
-    best = _measure(names, x, weight, bias, spec, default_algorithm(spec, cl))
+    best = _measure(names, x, weight, bias, spec, default_algorithm(spec, cl), prepacked)
     with _lock:
         _choices[key] = best
         _save()
     return best
 
 
-def _measure(names, x, weight, bias, spec, reference_name) -> str:
+def _measure(names, x, weight, bias, spec, reference_name, prepacked=False) -> str:
     from minicnn.numerics import normalized_max_error, tolerance
 
+    packed = {}
+
     def call(name):
-        return ALGORITHMS[name].run(x, weight, spec, Epilogue(bias))
+        algorithm = ALGORITHMS[name]
+        if not prepacked:
+            return algorithm.run(x, weight, spec, Epilogue(bias))
+        if name not in packed:
+            packed[name] = algorithm.prepack(weight)
+        return algorithm.run_packed(x, packed[name], spec, Epilogue(bias))
 
     reference = call(reference_name)
     scale = float(np.max(np.abs(reference), initial=0.0)) or 1.0

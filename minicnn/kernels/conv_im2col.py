@@ -70,10 +70,11 @@ def conv2d_im2col(x, weight, spec, epilogue=NO_EPILOGUE):
     """conv2d as im2col + GEMM with a bounded workspace: ``conv2d_im2col_full`` a band of output rows at a time.
 
     The full column matrix of VGG16's conv1_2 is 116 MB, written to memory and read back by the GEMM. Here
-    the columns of a few output rows at a time (at most WORKSPACE_ELEMENTS) are built into one reused buffer
+    the columns of a few output rows at a time (at most WORKSPACE_ELEMENTS) are built into a reused buffer
     that stays in cache, and the GEMM writes its (C_out, rows*OW) block straight into the NCHW output
     (a strided view: no transpose, no copy). Bias and, if asked, ReLU are applied to the block while it is
-    still in cache.
+    still in cache. As in ``conv2d_im2col_cl``, the bands are shared between minicnn's threads, each building
+    its columns in its own buffer and calling a one-threaded GEMM (a small layer stays on BLAS's threads).
 
     Shape: as ``conv2d_im2col_full``.
     """
@@ -87,25 +88,36 @@ def conv2d_im2col(x, weight, spec, epilogue=NO_EPILOGUE):
     if out.size == 0:
         return out
     rows = max(1, min(OH, WORKSPACE_ELEMENTS // max(1, C * KH * KW * OW)))  # output rows per band
-    buffer = np.empty(C * KH * KW * rows * OW, dtype=x.dtype)
+    t = threads.count()
+    split = t > 1 and N * OH * OW >= MIN_THREAD_PIXELS * t and threads.blas_controllable()
+    if split and N == 1:  # as many bands for every thread
+        rows = -(-OH // (-(-OH // (rows * t)) * t))
     w = weight.reshape(groups, C_out // groups, K)  # (G, C_out_g, K)
     b = None if bias is None else bias.reshape(groups, C_out // groups, 1)
-    for n in range(N):
+
+    def band(job):
+        n, oh0, r = job
+        cols = workspace("im2col columns", (C, KH, KW, r, OW), x.dtype)  # this thread's buffer
+        h0 = oh0 * sH
+        for kh in range(KH):
+            for kw in range(KW):
+                hs, ws = h0 + kh * dH, kw * dW
+                cols[:, kh, kw] = x[n, :, hs : hs + sH * (r - 1) + 1 : sH, ws : ws + sW * (OW - 1) + 1 : sW]
         out_n = out[n].reshape(groups, C_out // groups, OH * OW)  # (G, C_out_g, OH*OW), a view of out
-        for oh0 in range(0, OH, rows):
-            r = min(rows, OH - oh0)
-            cols = buffer[: C * KH * KW * r * OW].reshape(C, KH, KW, r, OW)
-            h0 = oh0 * sH
-            for kh in range(KH):
-                for kw in range(KW):
-                    hs, ws = h0 + kh * dH, kw * dW
-                    cols[:, kh, kw] = x[n, :, hs : hs + sH * (r - 1) + 1 : sH, ws : ws + sW * (OW - 1) + 1 : sW]
-            block = out_n[:, :, oh0 * OW : (oh0 + r) * OW]  # (G, C_out_g, r*OW)
-            np.matmul(w, cols.reshape(groups, K, r * OW), out=block)
-            if b is not None:
-                block += b
-            if relu:
-                np.maximum(block, 0, out=block)
+        block = out_n[:, :, oh0 * OW : (oh0 + r) * OW]  # (G, C_out_g, r*OW)
+        np.matmul(w, cols.reshape(groups, K, r * OW), out=block)
+        if b is not None:
+            block += b
+        if relu:
+            np.maximum(block, 0, out=block)
+
+    jobs = [(n, oh0, min(rows, OH - oh0)) for n in range(N) for oh0 in range(0, OH, rows)]
+    if split and len(jobs) >= t:  # bands on every thread, each with a one-threaded GEMM (as conv2d_im2col_cl)
+        with threads.one_blas_thread():
+            threads.share(band, jobs)
+    else:
+        for job in jobs:
+            band(job)
     if epilogue.residual is not None:
         finish(out, Epilogue(None, epilogue.relu, epilogue.residual))
     return out

@@ -73,6 +73,7 @@ class ConvAlgorithm:
     auto: bool  # a candidate of "auto"
     pack: str | None = None  # "module:function" making the kernel's weight argument from the weight (None: itself)
     cuda: str | None = None  # the CUDA kernel computing the same algorithm (minicnn/cuda/ops.py), if any
+    other_layout: str | None = None  # the same algorithm for the other memory layout, if there is one
     doc: str = ""
 
     def run(self, x, weight, spec, epilogue):
@@ -96,14 +97,17 @@ ALGORITHMS: dict[str, ConvAlgorithm] = {
         ConvAlgorithm("im2col_full", _K + "conv_im2col:conv2d_im2col_full", _any, "nchw", "direct", "naive", False,
                       False, doc="every receptive field copied into one column matrix, then one GEMM"),
         ConvAlgorithm("im2col", _K + "conv_im2col:conv2d_im2col", _any, "nchw", "direct", "im2col_full", False, True,
-                      cuda="conv2d_tiled", doc="im2col a band of output rows at a time, in a buffer kept in cache"),
+                      cuda="conv2d_tiled", other_layout="im2col_cl",
+                      doc="im2col a band of output rows at a time, in a buffer kept in cache"),
         ConvAlgorithm("im2col_cl", _K + "conv_im2col:conv2d_im2col_cl", _one_group, "channels_last", "direct",
-                      "im2col", False, True, pack=_K + "conv_im2col:weight_cols",
+                      "im2col", False, True, pack=_K + "conv_im2col:weight_cols", other_layout="im2col",
                       doc="im2col on channels-last pixels, one GEMM per kernel row, bands on every thread"),
         ConvAlgorithm("pointwise", _K + "conv_im2col:conv2d_pointwise", _pointwise, "nchw", "direct", "im2col_full",
-                      False, True, doc="a 1x1 convolution is a GEMM: the input already is the column matrix"),
+                      False, True, other_layout="pointwise_cl",
+                      doc="a 1x1 convolution is a GEMM: the input already is the column matrix"),
         ConvAlgorithm("pointwise_cl", _K + "conv_im2col:conv2d_pointwise_cl", _pointwise, "channels_last", "direct",
-                      "pointwise", False, True, doc="a 1x1 convolution of channels-last pixels: one GEMM, no copy"),
+                      "pointwise", False, True, other_layout="pointwise",
+                      doc="a 1x1 convolution of channels-last pixels: one GEMM, no copy"),
         ConvAlgorithm("depthwise", _K + "depthwise:depthwise_shift_add", _depthwise, "nchw", "direct", "naive",
                       False, False, doc="one input channel per group: KH*KW shifted multiply-adds"),
         ConvAlgorithm("depthwise_numba", _K + "depthwise:depthwise_numba", _depthwise, "nchw", "direct", "depthwise",
@@ -115,9 +119,10 @@ ALGORITHMS: dict[str, ConvAlgorithm] = {
         ConvAlgorithm("winograd2", _K + "winograd:conv2d_winograd2", _winograd, "nchw", "winograd2", "naive", True,
                       True, pack=_K + "winograd:pack2", doc="Winograd F(2x2, 3x3): 2.25x fewer multiplications"),
         ConvAlgorithm("winograd4", _K + "winograd:conv2d_winograd4", _winograd, "nchw", "winograd4", "winograd2",
-                      True, False, pack=_K + "winograd:pack4", doc="Winograd F(4x4, 3x3): 4x fewer multiplications"),
+                      True, True, pack=_K + "winograd:pack4", other_layout="winograd4_cl",
+                      doc="Winograd F(4x4, 3x3): 4x fewer multiplications"),
         ConvAlgorithm("winograd4_cl", _K + "winograd_cl:conv2d_winograd4_cl", _winograd, "channels_last",
-                      "winograd4", "winograd4", True, True, pack=_K + "winograd_cl:pack_cl",
+                      "winograd4", "winograd4", True, True, pack=_K + "winograd_cl:pack_cl", other_layout="winograd4",
                       doc="Winograd F(4x4, 3x3) on channels-last tiles, vectorized transforms, bands on threads"),
     ]
 }  # fmt: skip
@@ -151,9 +156,16 @@ def resolve(name: str, spec: ConvSpec, channels_last: bool) -> ConvAlgorithm:
     return ALGORITHMS[default_algorithm(spec, channels_last)]
 
 
-def candidates(spec: ConvSpec) -> list[str]:
-    """The algorithms ``"auto"`` measures for ``spec``."""
-    return [a.name for a in ALGORITHMS.values() if a.auto and a.applies(spec)]
+def candidates(spec: ConvSpec, channels_last: bool) -> list[str]:
+    """The algorithms ``"auto"`` measures for ``spec`` and an input in that layout: of an algorithm written for both
+    layouts, the version for the input's (the other would copy the input, and its output, for nothing)."""
+    layout = "channels_last" if channels_last else "nchw"
+    names = []
+    for a in ALGORITHMS.values():
+        twin = ALGORITHMS.get(a.other_layout)
+        if a.auto and a.applies(spec) and (a.layout == layout or twin is None or not twin.applies(spec)):
+            names.append(a.name)
+    return names
 
 
 def tolerance_kind(name: str) -> str:
