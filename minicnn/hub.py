@@ -13,14 +13,18 @@ immediate error that names the URL and the path where the file is expected.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 
 from minicnn import settings
@@ -84,29 +88,68 @@ def sha256_of(path, chunk=CHUNK) -> str:
     return h.hexdigest()
 
 
-def download_url_to_file(url: str, dst, hash_prefix: str | None = None, progress: bool = True) -> None:
+#: A download averaging fewer bytes per second than this over a whole timeout window has stalled.
+MIN_BYTES_PER_SECOND = 1024
+#: The most a download may write when the server does not say how much it sends (torchvision's largest file is
+#: about 1 GB).
+MAX_DOWNLOAD_BYTES = 4 << 30
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived during a download: raised so that the partial file is removed on the way out."""
+
+
+def download_url_to_file(url: str, dst, hash_prefix: str | None = None, progress: bool = True,
+                         max_bytes: int | None = None) -> None:  # fmt: skip
     """Download ``url`` to ``dst`` (as ``torch.hub.download_url_to_file``).
 
     The data goes to a temporary file beside ``dst``; if ``hash_prefix`` is given, the SHA-256 of the data
     must start with it; only then is the file moved to ``dst``. On any failure the temporary file is removed
-    and ``DownloadError`` (``HashMismatchError`` for a wrong hash) is raised.
+    and ``DownloadError`` (``HashMismatchError`` for a wrong hash) is raised; on Ctrl-C or SIGTERM it is removed
+    too. A server that stalls (under MIN_BYTES_PER_SECOND over a timeout window), sends more than it announced
+    (or than ``max_bytes``, default MAX_DOWNLOAD_BYTES), or speaks broken HTTP is a DownloadError as well.
     """
     dst = os.path.expanduser(str(dst))
+    if os.path.isdir(dst):
+        raise DownloadError(f"cannot download to {dst}: it is a folder")
     folder = os.path.dirname(os.path.abspath(dst))
     os.makedirs(folder, exist_ok=True)
     tmp = tempfile.NamedTemporaryFile(delete=False, dir=folder, prefix=os.path.basename(dst) + ".", suffix=".partial")
+    previous = _on_sigterm()
     try:
         with tmp:
-            digest = _fetch(url, tmp, progress)
+            digest = _fetch(url, tmp, progress, max_bytes or MAX_DOWNLOAD_BYTES)
         if hash_prefix is not None and not digest.startswith(hash_prefix):
             raise HashMismatchError(f'invalid hash value (expected "{hash_prefix}", got "{digest}") for {url}')
         shutil.move(tmp.name, dst)
+    except _Terminated:
+        os.remove(tmp.name)
+        signal.signal(signal.SIGTERM, previous or signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)  # die of it, as without the handler, the partial file gone
+        raise
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         if os.path.exists(tmp.name):
             os.remove(tmp.name)
 
 
-def _fetch(url, out, progress) -> str:
+def _on_sigterm():
+    """Make SIGTERM raise _Terminated in the main thread while a download runs; return the previous handler (None
+    where no handler can be set: another thread, or an embedding that owns signals)."""
+
+    def terminated(signum, frame):
+        raise _Terminated()
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        return signal.signal(signal.SIGTERM, terminated)
+    except (ValueError, OSError):
+        return None
+
+
+def _fetch(url, out, progress, max_bytes) -> str:
     """Stream ``url`` into the open file ``out``; return the SHA-256 of what was written."""
     try:
         request = urllib.request.Request(url, headers={"User-Agent": "minicnn"})
@@ -116,23 +159,37 @@ def _fetch(url, out, progress) -> str:
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
         raise DownloadError(f"cannot download {url}: {reason}") from None
+    except http.client.HTTPException as e:  # a malformed status line, header lines too long or too many
+        problem = f"the server's answer is not valid HTTP ({type(e).__name__})"
+        raise DownloadError(f"cannot download {url}: {problem}") from None
     except ValueError as e:  # not a URL urllib can fetch
         raise DownloadError(f"cannot download {url!r}: {e}") from None
     h = hashlib.sha256()
+    window = timeout_seconds()
     with response:
         total = response.headers.get("Content-Length")
         total = int(total) if total and total.isdigit() else None
+        limit = min(total, max_bytes) if total is not None else max_bytes
         bar = _Progress(total, os.path.basename(urllib.request.urlparse(url).path)) if progress else None
-        done = 0
+        done, since, done_since = 0, time.monotonic(), 0
         try:
-            while block := response.read(CHUNK):
+            while block := response.read1(CHUNK):  # whatever has arrived: a trickle is seen, not waited for
+                done += len(block)
+                if done > limit:
+                    raise DownloadError(f"download of {url} sends more than {'announced' if total else 'allowed'}"
+                                        f" ({limit} bytes): stopped")  # fmt: skip
                 out.write(block)
                 h.update(block)
-                done += len(block)
                 if bar:
                     bar.update(done)
-        except (OSError, ValueError) as e:  # timeouts, resets, incomplete reads
-            raise DownloadError(f"download of {url} failed after {done} bytes: {e}") from None
+                now = time.monotonic()
+                if now - since >= window:  # a whole window: was it fast enough?
+                    if done - done_since < MIN_BYTES_PER_SECOND * (now - since):
+                        raise DownloadError(f"download of {url} stalled: {done - done_since} bytes in the last "
+                                            f"{now - since:.0f} s (under {MIN_BYTES_PER_SECOND} bytes/s)")  # fmt: skip
+                    since, done_since = now, done
+        except (OSError, ValueError, http.client.HTTPException) as e:  # timeouts, resets, incomplete reads
+            raise DownloadError(f"download of {url} failed after {done} bytes: {type(e).__name__}: {e}") from None
         finally:
             if bar:
                 bar.close(done)
@@ -183,7 +240,13 @@ def verify_cached(path: Path) -> None:
     record_path = _verified_record()
     try:
         record = json.loads(record_path.read_text())
-    except (OSError, ValueError):
+    except FileNotFoundError:
+        record = {}
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        warnings.warn(f"minicnn: ignoring {record_path} ({e}); it will be rewritten", stacklevel=3)
+        record = {}
+    if not isinstance(record, dict):
+        warnings.warn(f"minicnn: ignoring {record_path} (a JSON {type(record).__name__}, not an object)", stacklevel=3)
         record = {}
     if record.get(str(path.resolve())) == stamp:
         return

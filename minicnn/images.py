@@ -7,30 +7,64 @@
 - photos with an EXIF orientation (phones store portraits sideways and say so): turned upright. torchvision's
   own pipeline does not do this, so `minicnn classify` can differ from a torchvision script on such photos;
   the difference is the photo a person actually sees.
-Refused with ``ImageError`` (a ValueError) and a reason: missing files, folders, non-images, truncated or
-corrupt data, and decompression bombs (more than PIL's MAX_IMAGE_PIXELS, 89 million pixels).
+Refused with ``ImageError`` (a ValueError) and a reason: missing files, folders, anything that is not a regular
+file (a FIFO would block forever), non-images, formats that are not raster photos (EPS and PDF run Ghostscript, an
+interpreter, on the file: never), truncated or corrupt data, decompression bombs (more than PIL's
+MAX_IMAGE_PIXELS, 89 million pixels), and shapes no photo has (a side more than MAX_ASPECT times the other:
+a 143-byte 20000x1 PNG would become a 4.6 GB image once its short side is resized to 256).
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import warnings
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+#: The raster formats minicnn opens (Pillow's names); vector and document formats that Pillow hands to an external
+#: interpreter (EPS, PDF via Ghostscript) are not among them.
+RASTER_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM", "TGA", "ICO", "DIB", "PCX", "SGI", "MPO",
+                  "JPEG2000", "QOI", "IM", "XBM", "SUN", "DDS")  # fmt: skip
+#: The longest side may be at most this many times the shortest.
+MAX_ASPECT = 50
 
 
 class ImageError(ValueError):
     """The file cannot be used as an image (the message says why)."""
 
 
+def regular_file(path, what="image"):
+    """Refuse at once (no read, no wait) a path that is missing, a folder, or not a regular file (FIFO, device)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise ImageError(f"{what} not found: {path}") from None
+    except OSError as e:
+        raise ImageError(f"cannot open {path}: {e.strerror or e}") from None
+    if stat.S_ISDIR(mode):
+        raise ImageError(f"{path} is a folder, not an {what}")
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise ImageError(f"{path} is {kind}, not a regular file: refused (reading it could block forever)")
+
+
 def open_rgb(path) -> Image.Image:
     """The image at ``path`` as an upright RGB PIL image, or ImageError saying why not."""
+    regular_file(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with Image.open(path, formats=_raster_formats()) as im:
+                w, h = im.size
+                if min(w, h) == 0 or max(w, h) > MAX_ASPECT * min(w, h):
+                    raise ImageError(f"{path} is {w}x{h} pixels: no photo has such a shape (sides more than "
+                                     f"{MAX_ASPECT} times apart); refused")  # fmt: skip
                 im.load()
                 return _to_rgb(ImageOps.exif_transpose(im))
+    except ImageError:
+        raise
     except FileNotFoundError:
         raise ImageError(f"image not found: {path}") from None
     except IsADirectoryError:
@@ -38,9 +72,16 @@ def open_rgb(path) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise ImageError(f"{path} is too large to be a photo, refused as a possible decompression bomb ({e})") from None
     except UnidentifiedImageError:
-        raise ImageError(f"cannot read {path} as an image: not an image format Pillow knows") from None
+        raise ImageError(
+            f"cannot read {path} as an image: not a raster image format ({', '.join(RASTER_FORMATS[:6])}, ...)"
+        ) from None
     except (OSError, ValueError, SyntaxError) as e:  # truncated or corrupt data
         raise ImageError(f"cannot read {path} as an image: {e}") from None
+
+
+def _raster_formats() -> list[str]:
+    Image.init()  # every plugin registered, then those of RASTER_FORMATS this Pillow has
+    return [f for f in RASTER_FORMATS if f in Image.OPEN]
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:

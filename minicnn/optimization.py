@@ -133,9 +133,11 @@ class FusedConv:
             if plan is None:
                 plan = self.plans[key] = self._plan(x)
         spec, algorithm, packed = plan
-        x = x if x.ndim == 4 else x[None]
-        out = algorithm.run_packed(to_channels_last(x), packed, spec, Epilogue(self.bias, self.relu, residual, True))
-        return to_memory_format(out, channels_last=True)
+        x4 = x if x.ndim == 4 else x[None]
+        residual = residual if residual is None or residual.ndim == 4 else residual[None]
+        out = algorithm.run_packed(to_channels_last(x4), packed, spec, Epilogue(self.bias, self.relu, residual, True))
+        out = to_memory_format(out, channels_last=True)
+        return out if x.ndim == 4 else out[0]
 
     def _plan(self, x):
         c = self.conv

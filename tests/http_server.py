@@ -5,8 +5,9 @@
 
 Routes map a path to bytes (served whole), or to ("truncate", bytes) (Content-Length of the whole, then
 only half the body and a closed connection), ("slow", bytes) (the whole body, slowly), ("status", code),
-or ("stall", seconds) (headers, then silence). Everything it does is bounded: it serves until the block
-ends, then shuts down.
+("stall", seconds) (headers, then silence), ("raw", bytes) (those bytes as the whole answer: broken HTTP),
+("trickle", length, seconds) (one byte at a time) or ("endless",) (no length, 64 MB of data at most).
+Everything it does is bounded: it serves until the block ends, then shuts down.
 """
 
 import contextlib
@@ -45,6 +46,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"x" * 10)
             self.wfile.flush()
             time.sleep(route[1])
+        elif route[0] == "raw":  # bytes straight on the socket: no valid status line or headers
+            self.wfile.write(route[1])
+            self.wfile.flush()
+            self.close_connection = True
+        elif route[0] == "trickle":  # ("trickle", length, seconds): one byte every so often, up to ~3 s
+            self._headers(route[1])
+            with contextlib.suppress(OSError):
+                for _ in range(int(3 / route[2])):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(route[2])
+        elif route[0] == "endless":  # no Content-Length, data until the client hangs up (64 MB at most)
+            self.send_response(200)
+            self.end_headers()
+            with contextlib.suppress(OSError):
+                for _ in range(256):
+                    self.wfile.write(b"y" * (1 << 18))
 
     def _headers(self, length):
         self.send_response(200)

@@ -71,7 +71,7 @@ def test_every_kind_of_photo_becomes_rgb(kind, tmp_path):
     [
         ("truncated", "cannot read"),
         ("corrupt", "cannot read"),
-        ("not_an_image", "not an image format"),
+        ("not_an_image", "not a raster image format"),
         ("bomb", "decompression bomb"),
     ],
 )

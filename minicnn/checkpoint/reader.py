@@ -8,9 +8,10 @@ version, one of system information (byte order), the state dict's pickle, a pick
 keys, then for each key an 8-byte element count and the storage's raw bytes.
 
 Either way the pickle describes tensors as views (offset, size, stride) into storages. This module finds
-each storage's bytes in the file, checks every view against them, and returns arrays that are memory-
-mapped views of the file where the dtype allows (copy-on-write: writable, the file is never changed), so a
-528 MB checkpoint is not read into memory up front nor held twice.
+each storage's bytes in the file, checks every view against them, and reads each storage once into memory
+(through one open file, closed when the checkpoint is loaded). The arrays are the process's own: a model
+loaded from a file never changes, nor crashes, when the file is later rewritten or truncated (memory-mapping
+it did both); the price is the file's size in memory, once (a model holds its weights in memory anyway).
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ def load_checkpoint(path) -> dict[str, np.ndarray]:
     path = Path(path)
     if path.is_dir():
         raise CheckpointError(f"{path} is a folder, not a checkpoint file")
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"no such checkpoint file: {path}")
+    if not path.is_file():  # a FIFO, a device: reading could block forever
+        raise CheckpointError(f"{path} is not a regular file (a FIFO, a device or a socket): refused")
     size = path.stat().st_size
     if size == 0:
         raise CheckpointError(f"{path} is empty")
@@ -58,7 +61,9 @@ def load_checkpoint(path) -> dict[str, np.ndarray]:
         )
     else:
         root, storages = _read_legacy(path)
-    return _state_dict(root, storages, path)
+    with open(path, "rb") as f:  # one file descriptor for every storage, closed when done
+        storages.file = f
+        return _state_dict(root, storages, path)
 
 
 def _is_zip(path) -> bool:
@@ -104,14 +109,13 @@ def _read_zip(path):
     zf.close()
     file_size = path.stat().st_size
 
-    def locate(ref: StorageRef):
+    def locate(ref: StorageRef, f):
         info = names.get(f"{prefix}data/{ref.key}")
         if info is None:
             raise CheckpointError(f"{path}: storage {ref.key!r} has no data record")
         if info.compress_type != zipfile.ZIP_STORED:
             raise CheckpointError(f"{path}: storage {ref.key!r} is compressed; torch.save never compresses")
-        with open(path, "rb") as f:
-            return _data_offset(f, info, file_size, path), info.file_size
+        return _data_offset(f, info, file_size, path), info.file_size
 
     return root, _Storages(path, byteorder, locate)
 
@@ -171,6 +175,7 @@ def _read_legacy(path):
         pos = f.tell()  # the storages' data starts right after the key list
         file_size = f.seek(0, 2)
         offsets = {}
+        itemsizes = _element_sizes(root)
         for key in keys:  # each storage: its element count (int64), then its bytes
             f.seek(pos)
             head = f.read(8)
@@ -181,11 +186,11 @@ def _read_legacy(path):
             pos += 8
             if numel < 0:
                 raise CheckpointError(f"{path}: storage {key!r} declares a negative size")
-            pos += numel * _element_size(root, key)
+            pos += numel * itemsizes.get(key, 1)  # a storage no tensor uses: its bytes are skipped
             if pos > file_size:
                 raise CheckpointError(f"{path} is truncated: storage {key!r} needs bytes past the end of the file")
 
-    def locate(ref: StorageRef):
+    def locate(ref: StorageRef, f):
         if ref.key not in offsets:
             raise CheckpointError(f"{path}: storage {ref.key!r} is not in the storage key list")
         start, numel = offsets[ref.key]
@@ -194,13 +199,16 @@ def _read_legacy(path):
     return root, _Storages(path, "little" if little else "big", locate)
 
 
-def _element_size(root, key) -> int:
-    """Bytes per element of storage ``key``, from the tensors in the state dict that use it."""
+def _element_sizes(root) -> dict:
+    """Bytes per element of each storage, from the tensors in the state dict that use it (one pass: a file of
+    12,000 tensors is read in linear time)."""
+    sizes = {}
     for rec in _records(root):
         ref = rec.storage
-        if ref.key == key or (ref.view and ref.view[0] == key):
-            return _ITEMSIZE[ref.dtype]
-    return 1  # a storage no tensor uses: its bytes are skipped
+        sizes.setdefault(ref.key, _ITEMSIZE[ref.dtype])
+        if ref.view:
+            sizes.setdefault(ref.view[0], _ITEMSIZE[ref.dtype])
+    return sizes
 
 
 # ---------------------------------------------------------------------------------- storages and tensors
@@ -210,14 +218,15 @@ _ITEMSIZE = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2, "int64": 8
 
 
 class _Storages:
-    """Maps each storage to a 1-D array over its bytes (memory-mapped), checking its declared size."""
+    """Maps each storage to a 1-D array of its elements, read from the file once, checking its declared size."""
 
     def __init__(self, path, byteorder, locate):
         self.path, self.byteorder, self.locate, self.cache = path, byteorder, locate, {}
+        self.file = None  # the open checkpoint, set by load_checkpoint while it reads
 
     def array(self, ref: StorageRef) -> np.ndarray:
         if ref.key not in self.cache:
-            start, nbytes = self.locate(ref)
+            start, nbytes = self.locate(ref, self.file)
             itemsize = _ITEMSIZE[ref.dtype]
             if nbytes != ref.numel * itemsize:
                 raise CheckpointError(
@@ -226,12 +235,17 @@ class _Storages:
                 )
             raw_dtype = "uint16" if ref.dtype == "bfloat16" else ref.dtype
             dtype = np.dtype(raw_dtype).newbyteorder("<" if self.byteorder == "little" else ">")
-            if ref.numel == 0:
-                arr = np.empty(0, dtype)
-            else:
-                arr = np.memmap(self.path, dtype=dtype, mode="c", offset=start, shape=(ref.numel,)).view(np.ndarray)
-            self.cache[ref.key] = arr
-        arr = self.cache[ref.key]
+            arr = np.empty(ref.numel, dtype)
+            self.file.seek(start)
+            if arr.size and self.file.readinto(memoryview(arr).cast("B")) != nbytes:
+                raise CheckpointError(f"{self.path} is truncated: storage {ref.key!r} is shorter than declared")
+            self.cache[ref.key] = (ref.dtype, arr)
+        dtype, arr = self.cache[ref.key]
+        if dtype != ref.dtype:
+            raise CheckpointError(
+                f"{self.path}: storage {ref.key!r} is used both as {dtype} and as {ref.dtype}; torch.save never "
+                "writes that"
+            )
         if ref.view is not None:  # legacy storage views: a slice of the root storage
             _, offset, numel = ref.view
             if offset + numel > arr.size:

@@ -129,13 +129,22 @@ class SafeUnpickler(pickle._Unpickler):
     def load_build(self):
         state = self.stack.pop()
         inst = self.stack[-1]
-        if not (isinstance(inst, collections.OrderedDict) and isinstance(state, dict)):
+        if not (isinstance(inst, collections.OrderedDict) and type(state) is dict):
             raise UnsafeCheckpointError(f"the checkpoint sets the state of a {type(inst).__name__}: refused")
-        if not all(isinstance(k, str) and not k.startswith("__") for k in state):
+        if not all(isinstance(k, str) and not k.startswith("__") and not hasattr(dict, k) for k in state):
+            # a key such as "items" would hide the dict's own method (and make the state dict read as another)
             raise UnsafeCheckpointError("the checkpoint sets special attributes on a dict: refused")
         inst.__dict__.update(state)
 
     dispatch[pickle.BUILD[0]] = load_build
+
+    objects = 0  # containers and memo entries made so far
+
+    def _count(self):
+        self.objects += 1
+        if self.objects > MAX_OBJECTS:
+            raise CheckpointError(f"the checkpoint's pickle builds more than {MAX_OBJECTS} objects; a state dict of "
+                                  "50,000 tensors needs fewer: refused")  # fmt: skip
 
     def load_bytearray8(self):
         # pickle's own version allocates the declared length (up to 2**63 bytes) before reading anything
@@ -144,9 +153,31 @@ class SafeUnpickler(pickle._Unpickler):
     dispatch[pickle.BYTEARRAY8[0]] = load_bytearray8
 
 
+def _counted(handler):
+    def counting(self):
+        self._count()
+        handler(self)
+
+    return counting
+
+
+#: Opcodes that make a new container, or a memo entry: counted, so that the memory a pickle can take is bounded
+#: (16 MB of EMPTY_SET opcodes made 16 million sets, 3.6 GB, before this bound).
+for _opcode in (pickle.EMPTY_LIST, pickle.EMPTY_DICT, pickle.EMPTY_SET, pickle.EMPTY_TUPLE, pickle.LIST,
+                pickle.DICT, pickle.TUPLE, pickle.TUPLE1, pickle.TUPLE2, pickle.TUPLE3, pickle.FROZENSET, pickle.MARK,
+                pickle.PUT, pickle.BINPUT, pickle.LONG_BINPUT, pickle.MEMOIZE, pickle.REDUCE, pickle.NEWOBJ,
+                pickle.BINUNICODE, pickle.SHORT_BINUNICODE, pickle.BININT, pickle.BININT1, pickle.BININT2,
+                pickle.BINFLOAT, pickle.LONG1):  # fmt: skip
+    SafeUnpickler.dispatch[_opcode[0]] = _counted(SafeUnpickler.dispatch[_opcode[0]])
+
+
 #: The most pickle bytes one load may read: a state dict's pickle is a few hundred kB (its data lives
-#: outside it), and unpickling can take ~100 bytes of memory per byte read: this bounds memory.
+#: outside it).
 MAX_PICKLE_BYTES = 64 << 20
+#: The most objects (containers, strings, numbers, memo entries) one pickle may make: ResNet50's state dict makes
+#: about 8,000, a 12,000-tensor file about 300,000; 2 million bound the memory to about 450 MB (empty sets, the
+#: largest object one opcode makes, are 216 bytes).
+MAX_OBJECTS = 2_000_000
 
 
 class _Bounded(io.RawIOBase):

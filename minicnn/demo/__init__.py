@@ -34,12 +34,14 @@ class Context:
     results: dict = field(default_factory=dict)
 
 
-def run(out_dir="minicnn-demo", image=None, weights=None, check=False, lang="en", quick=False, download=False):
+def run(out_dir="minicnn-demo", image=None, weights=None, check=False, lang="en", quick=False, download=False,
+        overwrite=False):  # fmt: skip
     """Run the walkthrough; write the figures and report.html into ``out_dir``; return the results.
 
     weights: {model name: weights name or checkpoint path} to use instead of what the cache holds.
     check: recompute every number with PyTorch (needs torch) and report the differences.
     quick: fewer repeated passes in the dropout step (for tests).
+    overwrite: write into ``out_dir`` even if it holds files the demo did not write (refused otherwise).
     """
     import time
 
@@ -47,7 +49,7 @@ def run(out_dir="minicnn-demo", image=None, weights=None, check=False, lang="en"
     from minicnn.data import imagenet_categories, sample_image_path
     from minicnn.demo import pretrained, sections
     from minicnn.demo.check import NoCheck, TorchCheck
-    from minicnn.demo.report import Report
+    from minicnn.demo.report import Report, prepare_folder
     from minicnn.demo.text import t
 
     if lang not in ("en", "fr"):
@@ -55,7 +57,7 @@ def run(out_dir="minicnn-demo", image=None, weights=None, check=False, lang="en"
     start = time.perf_counter()
     weights = dict(weights or {})
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_folder(out, overwrite)
     ctx = Context(lang, Path(image) if image else sample_image_path(), 2 if quick else 3,
                   TorchCheck() if check else NoCheck())  # fmt: skip
     ctx.categories = imagenet_categories()

@@ -52,7 +52,7 @@ class Report:
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
         plt.close(fig)
-        path.write_bytes(buffer.getvalue())
+        write_file(path, buffer.getvalue())
         self.figures.append(path)
         self.items.append(("figure", (name, caption, weights, buffer.getvalue())))
         print(f"   figure {path.name}: {caption} [{weights}]", flush=True)
@@ -90,8 +90,40 @@ class Report:
                 )
         parts.append(f"<footer>minicnn, {time.strftime('%Y-%m-%d %H:%M')}</footer></body></html>")
         path = self.out_dir / "report.html"
-        path.write_text("\n".join(parts), encoding="utf-8")
+        write_file(path, "\n".join(parts).encode("utf-8"))
         return path
+
+
+MARKER = ".minicnn-demo"  # in an output folder: the demo wrote it, and may write there again
+
+
+def prepare_folder(out: Path, overwrite: bool = False) -> None:
+    """Make ``out`` the demo's folder: new, empty, or one the demo wrote before (its marker file). A folder holding
+    files the demo did not write is refused unless ``overwrite`` (so a mistyped --out cannot clobber anything)."""
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {out} is a file, not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    if (out / MARKER).is_file() or overwrite:
+        write_file(out / MARKER, b"written by minicnn demo\n")
+        return
+    others = sorted(p.name for p in out.iterdir())
+    if others:
+        raise FileExistsError(
+            f"{out} holds files the demo did not write ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); "
+            "choose another --out, or pass --overwrite"
+        )
+    write_file(out / MARKER, b"written by minicnn demo\n")
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write ``data`` as ``path`` through a temporary file and a rename: a symbolic link at ``path`` is replaced,
+    never followed (nothing outside the folder is written), and no half-written file is ever left."""
+    import os
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as f:
+        f.write(data)
+    os.replace(f.name, path)
 
 
 class _Step:

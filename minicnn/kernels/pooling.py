@@ -147,6 +147,6 @@ def adaptive_pool2d_kernel(x, out_size, mode):
                 out[:, :, oh, ow] = window.mean(axis=(2, 3))
             else:
                 w_len = we[ow] - ws[ow]
-                out[:, :, oh, ow], k = max_with_index(window.reshape(N, C, -1))
+                out[:, :, oh, ow], k = max_with_index(window.reshape(N, C, window.shape[2] * window.shape[3]))
                 idx[:, :, oh, ow] = (hs[oh] + k // w_len) * W + ws[ow] + k % w_len
     return out, idx

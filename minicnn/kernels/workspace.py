@@ -4,7 +4,9 @@ A kernel's temporary arrays (a padded copy of the input, Winograd's transformed 
 call. Allocating them afresh each time costs more than it seems: the operating system hands out new memory
 page by page, on first touch, and for a VGG16 layer that page-faulting took as long as the arithmetic.
 ``workspace(name, shape, dtype)`` returns a view of a buffer kept for the thread, grown when needed.
-Never return a workspace view to the caller: the next call overwrites it.
+Never return a workspace view to the caller: the next call overwrites it. A buffer larger than KEEP_BYTES is not
+kept (an odd 1500x1500 input must not leave hundreds of MB resident for the rest of the process): it is
+allocated for the call and freed with it.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ import threading
 import numpy as np
 
 _local = threading.local()
+#: The largest buffer kept between calls (VGG16's largest, its padded input at batch 8, is about 100 MB).
+KEEP_BYTES = 256 << 20
 
 
 def workspace(name: str, shape, dtype) -> np.ndarray:
     """A C-contiguous array of ``shape`` and ``dtype`` over this thread's reusable buffer ``name``."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     size = int(np.prod(shape))
+    if size * np.dtype(dtype).itemsize > KEEP_BYTES:
+        return np.empty(shape, dtype)  # too large to keep: this call's alone
     key = (name, np.dtype(dtype).str)
     buffers = _local.__dict__.setdefault("buffers", {})
     buf = buffers.get(key)

@@ -175,6 +175,10 @@ def resolve_weights(model_name: str, weights):
         return weights
     if not isinstance(weights, (str, Path)):
         raise TypeError(f"weights must be None, a weights name or a checkpoint path, got {type(weights).__name__}")
+    if isinstance(weights, str) and enum_cls is not None and "." in weights and "/" not in weights:
+        prefix, _, member = weights.rpartition(".")  # "ResNet50_Weights.IMAGENET1K_V2": the class must match
+        if prefix in {cls.__name__ for cls in WEIGHTS.values()} and prefix != enum_cls.__name__:
+            raise ValueError(f"{weights} are not weights for {model_name} (use {enum_cls.__name__}.{member})")
     if isinstance(weights, str) and enum_cls is not None and weights.split(".")[-1] in enum_cls.__members__:
         return enum_cls.__members__[weights.split(".")[-1]]
     path = Path(weights).expanduser()
@@ -198,5 +202,5 @@ def load_weights(model, source, progress=True, download=None):
                 f"(minicnn weights download), or replace it with a good copy of {source.url}"
             ) from None
         raise
-    model.load_state_dict(state)
+    model.load_state_dict(state, assign=True)  # the arrays are fresh from the file: no second copy
     return model

@@ -2,29 +2,31 @@
 
 fan_in = C_in/groups * KH * KW (the inputs of one output unit), fan_out = C_out * KH * KW.
 ``no_init()`` turns them all into no-ops: models use it when a checkpoint will overwrite every weight
-anyway, which saves drawing VGG16's 138 million random numbers.
+anyway, which saves drawing VGG16's 138 million random numbers. It holds for the thread (or asyncio task) that
+entered it only: a model built meanwhile in another thread is initialised as usual.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
 
 import numpy as np
 
 from minicnn._random import as_generator
 
-_enabled = [True]
+_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("minicnn_init_enabled", default=True)
 
 
 @contextlib.contextmanager
 def no_init():
-    """Inside this block arrays are left as allocated (zeros) instead of being initialised."""
-    _enabled.append(False)
+    """Inside this block arrays are left as allocated (zeros) instead of being initialised (in this thread)."""
+    token = _enabled.set(False)
     try:
         yield
     finally:
-        _enabled.pop()
+        _enabled.reset(token)
 
 
 def fans(a: np.ndarray) -> tuple[int, int]:
@@ -35,7 +37,7 @@ def fans(a: np.ndarray) -> tuple[int, int]:
 
 def uniform_(a, low=0.0, high=1.0, generator=None):
     """Fill with U(low, high), drawn in the array's own dtype when NumPy can (no float64 temporary)."""
-    if _enabled[-1]:
+    if _enabled.get():
         g = as_generator(generator)
         if _drawable(a):
             g.random(out=a, dtype=a.dtype)
@@ -48,7 +50,7 @@ def uniform_(a, low=0.0, high=1.0, generator=None):
 
 def normal_(a, mean=0.0, std=1.0, generator=None):
     """Fill with N(mean, std), drawn in the array's own dtype when NumPy can (no float64 temporary)."""
-    if _enabled[-1]:
+    if _enabled.get():
         g = as_generator(generator)
         if _drawable(a):
             g.standard_normal(out=a, dtype=a.dtype)
@@ -65,7 +67,7 @@ def _drawable(a) -> bool:
 
 
 def constant_(a, value):
-    if _enabled[-1]:
+    if _enabled.get():
         a[...] = value
     return a
 

@@ -183,7 +183,10 @@ class Flatten(Module):
 def flatten(x, start_dim=0, end_dim=-1):
     """``torch.flatten``: merge dimensions start_dim..end_dim (a view when the layout allows)."""
     start, end = start_dim % max(x.ndim, 1), end_dim % max(x.ndim, 1)
-    return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1 :]) if x.ndim else x.reshape(1)
+    if not x.ndim:
+        return x.reshape(1)
+    merged = int(np.prod(x.shape[start : end + 1]))  # not -1: an empty batch makes -1 ambiguous
+    return x.reshape(x.shape[:start] + (merged,) + x.shape[end + 1 :])
 
 
 class Dropout(Module):
@@ -197,11 +200,12 @@ class Dropout(Module):
         super().__init__()
         if not 0 <= p <= 1:
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p, self.inplace, self.generator = p, inplace, generator
+        self.p, self.inplace = p, inplace
+        # a seed becomes this layer's own generator, once: each call then draws a new mask from it
+        self.generator = None if generator is None else as_generator(generator)
 
     def forward(self, x):
-        rng = as_generator(self.generator) if self.training else None
-        return F.dropout(x, self.p, self.training, self.inplace, rng=rng)
+        return F.dropout(x, self.p, self.training, self.inplace, rng=self.generator)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"

@@ -218,9 +218,17 @@ class Module:
             self._to_memory_format(memory_format)
         if dtype_or_device is None:
             return self
-        if dtype_or_device in ("cuda", "cpu"):
-            return self._move(dtype_or_device)
-        dtype = np.dtype(dtype_or_device)
+        if isinstance(dtype_or_device, str) and dtype_or_device.split(":")[0] in ("cuda", "cpu"):
+            device, _, index = dtype_or_device.partition(":")  # "cuda:0" as torch writes it: minicnn has one GPU
+            if index not in ("", "0"):
+                raise ValueError(f"minicnn uses one GPU, cuda:0; got {dtype_or_device!r}")
+            return self._move(device)
+        try:
+            dtype = np.dtype(dtype_or_device)
+        except TypeError:
+            raise TypeError(f"to() expects a dtype or a device ('cpu', 'cuda'), got {dtype_or_device!r}") from None
+        if dtype.kind != "f":
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
         for m in self.modules():
             for table in (m._parameters, m._buffers):
                 for name, a in table.items():
@@ -293,40 +301,47 @@ class Module:
                         out[f"{prefix}.{name}" if prefix else name] = a
         return out
 
-    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
-        """Take the arrays of ``state_dict`` (as torch does: by name, every problem reported at once).
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False) -> IncompatibleKeys:
+        """Take the values of ``state_dict``, as torch does: by name, every problem reported at once.
 
-        Missing and unexpected keys are errors when ``strict``; a shape mismatch always is. Nothing is
-        changed unless everything fits. An array of the right dtype is used as it is (no copy, so a
-        memory-mapped checkpoint stays memory-mapped); another dtype is converted to the model's.
+        Missing and unexpected keys are errors when ``strict`` (a missing ``num_batches_tracked``, absent from
+        checkpoints of older torch versions, is not: the module keeps its own, as in torch); a shape mismatch, or a
+        value that is not a numeric array, always is. Everything is checked and converted before anything
+        changes: a failing call changes nothing. The values are copied, converted to the model's dtypes (later
+        edits of the source do not reach the model); ``assign=True`` (torch's option) takes the arrays themselves
+        where their dtype matches.
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict expects a mapping of names to arrays, got {type(state_dict).__name__}")
         own = self.state_dict()
-        missing = [k for k in own if k not in state_dict]
+        missing = [k for k in own if k not in state_dict and not k.endswith("num_batches_tracked")]
         unexpected = [k for k in state_dict if k not in own]
-        problems = []
+        problems, staged = [], {}
         for k, v in state_dict.items():
-            if k in own:
-                if not isinstance(v, np.ndarray):
-                    problems.append(f"value for {k} is a {type(v).__name__}, not a numpy.ndarray.")
-                elif v.shape != own[k].shape:
-                    problems.append(
-                        f"size mismatch for {k}: copying a param with shape {v.shape} from checkpoint, "
-                        f"the shape in current model is {own[k].shape}."
-                    )
+            if k not in own:
+                continue
+            if not isinstance(v, np.ndarray) or v.dtype.kind not in "biuf":
+                what = f"an array of dtype {v.dtype}" if isinstance(v, np.ndarray) else f"a {type(v).__name__}"
+                problems.append(f"value for {k} is {what}, not a numeric numpy.ndarray.")
+            elif v.shape != own[k].shape:
+                problems.append(
+                    f"size mismatch for {k}: copying a param with shape {v.shape} from checkpoint, "
+                    f"the shape in current model is {own[k].shape}."
+                )
+            else:
+                dtype = own[k].dtype
+                staged[k] = v if assign and v.dtype == dtype else np.array(v, dtype=dtype, copy=True)
         if strict and unexpected:
             problems.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
         if strict and missing:
             problems.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
         if problems:
             raise ValueError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(problems))
-        for k, v in state_dict.items():
-            if k in own:
-                owner_name, _, name = k.rpartition(".")
-                owner = self.get_submodule(owner_name)
-                table = owner._parameters if name in owner._parameters else owner._buffers
-                table[name] = v if v.dtype == own[k].dtype else v.astype(own[k].dtype)
+        for k, v in staged.items():
+            owner_name, _, name = k.rpartition(".")
+            owner = self.get_submodule(owner_name)
+            table = owner._parameters if name in owner._parameters else owner._buffers
+            table[name] = v
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------------------------------------ repr
