@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from minicnn import nn
+from minicnn.functional._args import shapes_only
 
 
 def record_outputs(model: nn.Module, *inputs) -> OrderedDict:
@@ -69,9 +70,10 @@ def layer_work(module: nn.Module, inp: np.ndarray, out: np.ndarray) -> tuple[int
 
 
 def summarize(model: nn.Module, input_shape=(3, 224, 224), batch_size: int = 1, dtype=np.float32) -> list[LayerInfo]:
-    """Run ``model`` once on zeros of shape (batch_size, *input_shape) in eval mode; one row per module call,
-    in call order (a parent before its children). The first row is the model itself; its output is the
-    model's. The model's training flag is restored afterwards.
+    """Run ``model`` once on an input of shape (batch_size, *input_shape) in eval mode, the arithmetic skipped
+    (``functional._args.shapes_only``: every op checks its arguments and gives its output's shape); one row per
+    module call, in call order (a parent before its children). The first row is the model itself; its output is
+    the model's. The model's training flag is restored afterwards.
     """
     was_training = model.training
     model.eval()
@@ -97,7 +99,8 @@ def summarize(model: nn.Module, input_shape=(3, 224, 224), batch_size: int = 1, 
     for name, m in model.named_modules():
         handles += [m.register_forward_pre_hook(pre_hook(name)), m.register_forward_hook(hook)]
     try:
-        model(np.zeros((batch_size, *input_shape), dtype=dtype))
+        with shapes_only():
+            model(np.zeros((batch_size, *input_shape), dtype=dtype))
     finally:
         for h in handles:
             h.remove()

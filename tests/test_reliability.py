@@ -456,3 +456,33 @@ def test_summary_refuses_a_batch_below_one():
 
 
 assert resource  # (used in subprocesses' code above)
+
+
+def test_summary_computes_shapes_without_the_arithmetic():
+    """The layer table of a real forward pass and of the shapes-only pass are identical; inside shapes_only no
+    convolution is computed (so a 3x1024x1024 summary takes a second, not minutes)."""
+    from minicnn.functional._args import shapes_only
+    from minicnn.summary import record_outputs, summarize
+
+    model = models.resnet50(generator=0)
+    rows = summarize(model, (3, 64, 64))
+    real = record_outputs(model.eval(), np.zeros((1, 3, 64, 64), np.float32))
+    calls = {}
+    for r in rows:  # one row per module call, in call order
+        calls.setdefault(r.name, []).append(r.output_shape)
+    assert calls == {name: [o.shape for o in outs] for name, outs in real.items() if outs}
+    x, w = np.ones((1, 3, 9, 9), np.float32), np.ones((4, 3, 3, 3), np.float32)
+    picked = []
+    real_resolve = F.conv.resolve
+    F.conv.resolve = lambda *a: picked.append(a[0]) or real_resolve(*a)  # every computed conv picks a kernel
+    try:
+        with shapes_only():
+            assert F.conv2d(x, w, algorithm="naive").shape == (1, 4, 7, 7)
+        assert picked == []
+        F.conv2d(x, w, algorithm="naive")
+        assert picked == ["naive"]
+        with pytest.raises(ValueError, match="Kernel size can't be greater"):  # the checks still run
+            with shapes_only():
+                F.conv2d(x[:, :, :2], w)
+    finally:
+        F.conv.resolve = real_resolve

@@ -5,6 +5,8 @@ The argument checks themselves are device-neutral and live in ``minicnn.specs`` 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 
 import numpy as np
@@ -40,3 +42,22 @@ def gpu_ops(x):
     from minicnn.cuda import ops
 
     return ops
+
+
+_shapes_only: contextvars.ContextVar[bool] = contextvars.ContextVar("minicnn_shapes_only", default=False)
+
+
+@contextlib.contextmanager
+def shapes_only():
+    """Inside this block (this thread only) the ops that do the arithmetic (convolution, pooling, linear) check
+    their arguments and return an uninitialised array of the right shape and dtype without computing it: what
+    ``minicnn summary`` needs to list every layer's output shape of a large input in a second, not minutes."""
+    token = _shapes_only.set(True)
+    try:
+        yield
+    finally:
+        _shapes_only.reset(token)
+
+
+def skip_arithmetic() -> bool:
+    return _shapes_only.get()

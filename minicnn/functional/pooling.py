@@ -6,8 +6,10 @@ Checks and output sizes follow PyTorch (``aten/src/ATen/native/Pool.h``); the wi
 
 from __future__ import annotations
 
+import numpy as np
+
 from minicnn import specs
-from minicnn.functional._args import gpu_ops, silent_ieee
+from minicnn.functional._args import gpu_ops, silent_ieee, skip_arithmetic
 from minicnn.kernels.pooling import adaptive_pool2d_kernel, avg_pool2d_kernel, max_pool2d_kernel
 from minicnn.specs import pool_output_size  # noqa: F401 - part of this module's story (and its API)
 
@@ -35,7 +37,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     x, unbatched = specs.batched(specs.check_array(input, "max_pool2d"), "max_pool2d")
     spec = specs.pool2d("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode, given=input)
     gpu = gpu_ops(x)
-    if gpu:
+    if skip_arithmetic():
+        out, idx = np.empty((*x.shape[:2], *spec.out_size), x.dtype), np.empty((*x.shape[:2], *spec.out_size), np.int64)
+    elif gpu:
         out, idx = gpu.max_pool2d(x, spec)
     else:
         out, idx = max_pool2d_kernel(x, spec.kernel_size, spec.stride, spec.padding, spec.dilation, spec.out_size,
@@ -65,7 +69,9 @@ def avg_pool2d(
     x, unbatched = specs.batched(specs.check_array(input, "avg_pool2d"), "avg_pool2d")
     spec = specs.pool2d("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode, given=input)
     gpu = gpu_ops(x)
-    if gpu:
+    if skip_arithmetic():
+        out = np.empty((*x.shape[:2], *spec.out_size), x.dtype)
+    elif gpu:
         out = gpu.avg_pool2d(x, spec, bool(count_include_pad), divisor)
     else:
         out = avg_pool2d_kernel(x, spec.kernel_size, spec.stride, spec.padding, spec.out_size, spec.ceil_mode,
@@ -92,7 +98,10 @@ def adaptive_avg_pool2d(input, output_size):
     """
     x, unbatched, size = _adaptive_args("adaptive_avg_pool2d", input, output_size)
     gpu = gpu_ops(x)
-    out = gpu.adaptive_pool2d(x, size, "avg")[0] if gpu else adaptive_pool2d_kernel(x, size, "avg")[0]
+    if skip_arithmetic():
+        out = np.empty((*x.shape[:2], *size), x.dtype)
+    else:
+        out = gpu.adaptive_pool2d(x, size, "avg")[0] if gpu else adaptive_pool2d_kernel(x, size, "avg")[0]
     return out[0] if unbatched else out
 
 
