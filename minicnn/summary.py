@@ -99,7 +99,7 @@ def summarize(model: nn.Module, input_shape=(3, 224, 224), batch_size: int = 1, 
     for name, m in model.named_modules():
         handles += [m.register_forward_pre_hook(pre_hook(name)), m.register_forward_hook(hook)]
     try:
-        with shapes_only():
+        with shapes_only(), np.errstate(all="ignore"):  # element-wise ops still run, on uninitialised values
             model(np.zeros((batch_size, *input_shape), dtype=dtype))
     finally:
         for h in handles:
