@@ -58,6 +58,13 @@ class Epilogue(NamedTuple):
 NO_EPILOGUE = Epilogue()
 
 
+def bias_or_zeros(epilogue: Epilogue, C_out: int, dtype) -> np.ndarray:
+    """The epilogue's bias as a contiguous (C_out,) array, zeros without one: what compiled loops start their sums
+    from (they then ``finish`` with the rest of the epilogue, ``Epilogue(None, relu, residual)``)."""
+    bias = epilogue.bias
+    return np.zeros(C_out, dtype) if bias is None else np.ascontiguousarray(bias, dtype=dtype)
+
+
 def finish(out, epilogue: Epilogue):
     """The epilogue in plain NumPy, in place on the (N, C_out, OH, OW) ``out``; returns ``out``."""
     if epilogue.bias is not None:

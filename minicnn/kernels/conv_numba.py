@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from minicnn.kernels import NO_EPILOGUE, Epilogue, finish, threads, zero_padded
+from minicnn.kernels import NO_EPILOGUE, Epilogue, bias_or_zeros, finish, threads, zero_padded
 
 
 @njit(nogil=True, cache=True)
@@ -52,8 +52,7 @@ def conv2d_numba(x, weight, spec, epilogue=NO_EPILOGUE):
     out = np.empty(spec.out_shape, x.dtype)
     if out.size == 0:
         return out
-    bias = epilogue.bias
-    b = np.zeros(spec.C_out, x.dtype) if bias is None else np.ascontiguousarray(bias)
+    b = bias_or_zeros(epilogue, spec.C_out, x.dtype)
     (sH, sW), (dH, dW) = spec.stride, spec.dilation
     xp, w = zero_padded(x, spec.pads), np.ascontiguousarray(weight)
     threads.over_range(lambda j0, j1: _conv2d_planes(xp, w, b, sH, sW, dH, dW, spec.groups, out, j0, j1),

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from minicnn.kernels import NO_EPILOGUE, Epilogue, finish, threads, zero_padded
+from minicnn.kernels import NO_EPILOGUE, Epilogue, bias_or_zeros, finish, threads, zero_padded
 
 CO_BLOCK = 8
 
@@ -66,8 +66,7 @@ def conv2d_numba_blocked(x, weight, spec, epilogue=NO_EPILOGUE):
     out = np.empty(spec.out_shape, x.dtype)
     if out.size == 0:
         return out
-    bias = epilogue.bias
-    b = np.zeros(spec.C_out, x.dtype) if bias is None else np.ascontiguousarray(bias)
+    b = bias_or_zeros(epilogue, spec.C_out, x.dtype)
     (sH, sW), (dH, dW) = spec.stride, spec.dilation
     xp, w, groups = zero_padded(x, spec.pads, reuse=True), np.ascontiguousarray(weight), spec.groups
     blocks = groups * -(-spec.C_out_g // CO_BLOCK)  # channel blocks per image

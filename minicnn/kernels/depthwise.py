@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from minicnn.kernels import NO_EPILOGUE, Epilogue, finish, threads, zero_padded
+from minicnn.kernels import NO_EPILOGUE, Epilogue, bias_or_zeros, finish, threads, zero_padded
 
 
 def depthwise_shift_add(x, weight, spec, epilogue=NO_EPILOGUE):
@@ -64,8 +64,7 @@ def depthwise_numba(x, weight, spec, epilogue=NO_EPILOGUE):
     out = np.empty(spec.out_shape, x.dtype)
     if out.size == 0:
         return out
-    bias = epilogue.bias
-    b = np.zeros(spec.C_out, x.dtype) if bias is None else np.ascontiguousarray(bias)
+    b = bias_or_zeros(epilogue, spec.C_out, x.dtype)
     (sH, sW), (dH, dW) = spec.stride, spec.dilation
     xp, w, mult = zero_padded(x, spec.pads, reuse=True), np.ascontiguousarray(weight), spec.C_out // spec.C_in
     threads.over_range(lambda j0, j1: _depthwise_planes(xp, w, b, sH, sW, dH, dW, mult, out, j0, j1),
