@@ -124,9 +124,12 @@ def download_url_to_file(url: str, dst, hash_prefix: str | None = None, progress
         shutil.move(tmp.name, dst)
     except _Terminated:
         os.remove(tmp.name)
-        signal.signal(signal.SIGTERM, previous or signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)  # die of it, as without the handler, the partial file gone
-        raise
+        signal.signal(signal.SIGTERM, previous)
+        if previous == signal.SIG_DFL:
+            os.kill(os.getpid(), signal.SIGTERM)  # die of it, as without our handler, the partial file gone
+        elif callable(previous):
+            previous(signal.SIGTERM, None)  # the program's own handler, as if ours had not been there
+        raise DownloadError(f"download of {url} interrupted by SIGTERM") from None
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -144,6 +147,8 @@ def _on_sigterm():
     if threading.current_thread() is not threading.main_thread():
         return None
     try:
+        if signal.getsignal(signal.SIGTERM) in (signal.SIG_IGN, None):  # ignored (or not set from Python): leave it
+            return None
         return signal.signal(signal.SIGTERM, terminated)
     except (ValueError, OSError):
         return None

@@ -5,11 +5,13 @@
 In the spirit of ``torch.jit.freeze`` + ``torch.jit.optimize_for_inference`` (and ``ipex.optimize``), for a model
 in evaluation mode on the CPU:
 
-1. **Freeze.** Every parameter and buffer becomes read-only: an in-place edit (``w[i] += d``, ``w *= k``,
-   ``w[...] = v``) raises an error that names ``minicnn.optimize`` (``np.copyto`` and ``w.flat[i] = v`` raise
-   NumPy's "assignment destination is read-only"). Assigning a new array (``conv.weight = w``,
-   ``load_state_dict``, ``model.to(...)``) is seen: that layer is rebuilt from the new arrays at its next call.
-   Nothing derived from a weight can go stale: what cannot be seen cannot happen.
+1. **Freeze.** Every parameter and buffer becomes read-only, and so does the memory it views: an in-place edit
+   (``w[i] += d``, ``w *= k``, ``w[...] = v``) raises an error that names ``minicnn.optimize`` (``np.copyto``,
+   ``w.flat[i] = v`` and edits through the array a weight is a view of raise NumPy's "assignment destination is
+   read-only"). Assigning a new array (``conv.weight = w``, ``load_state_dict``, ``model.to(...)``) is seen: that
+   layer is rebuilt from the new arrays at its next call. Beyond the arrays, each fused path checks at every call
+   that what it was built from is still there (the same child modules, strides, paddings, modes, no forward of
+   their own); after any such change the model's own code runs. Nothing derived from a weight can go stale.
 2. **Fold and fuse.** A ``BatchNorm2d`` right after a convolution is folded into it (``weight * s``,
    ``beta + s * (bias - mean)`` with ``s = gamma / sqrt(var + eps)``, computed in float64), and the following
    ReLU, and ResNet's residual addition, run in the convolution's epilogue while each block of output is in cache.
@@ -25,13 +27,15 @@ The model is optimized in place and returned (as ``ipex.optimize(..., inplace=Tr
 Training mode, or arrays moved to the GPU, run the model's own code. Hooks: a module that has hooks when
 ``optimize`` runs is left unfused, so its hooks see what torch's would; registering a hook afterwards on a module
 that was fused raises an error (call ``minicnn.optimize.unfreeze(model)`` first, then optimize again).
-``unfreeze(model)`` undoes everything (the arrays become writable again).
+``unfreeze(model)`` undoes everything (the very arrays come back, writable again). ``copy.deepcopy`` and pickling
+give the eager model, with plain arrays.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+import weakref
 
 import numpy as np
 
@@ -47,43 +51,97 @@ MESSAGE = ("this array belongs to a model frozen by minicnn.optimize: its layers
 
 
 class FrozenArray(np.ndarray):
-    """A parameter or buffer of an optimized model: read-only, and an edit says why."""
+    """A parameter or buffer of an optimized model: a read-only view of the model's array, and an edit says why.
+
+    Copies (``.copy()``, ``astype``, ``copy.deepcopy``, pickling) are plain NumPy arrays, free to edit.
+    """
 
     def __setitem__(self, key, value):
-        raise ValueError(MESSAGE)
+        if not self.flags.writeable:
+            raise ValueError(MESSAGE)
+        super().__setitem__(key, value)
 
     def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
-        if out is not None and any(isinstance(o, FrozenArray) for o in out):
+        if out is not None and any(isinstance(o, FrozenArray) and not o.flags.writeable for o in out):
             raise ValueError(MESSAGE)
         inputs = tuple(i.view(np.ndarray) if isinstance(i, FrozenArray) else i for i in inputs)
         if out is not None:
-            kwargs["out"] = out
+            kwargs["out"] = tuple(o.view(np.ndarray) if isinstance(o, FrozenArray) else o for o in out)
         return getattr(ufunc, method)(*inputs, **kwargs)
 
+    def copy(self, order="C"):
+        return self.view(np.ndarray).copy(order)
 
-def _freeze(a):
+    def astype(self, *args, **kwargs):
+        return self.view(np.ndarray).astype(*args, **kwargs)
+
+    def __copy__(self):
+        return self.copy()
+
+    def __deepcopy__(self, memo):
+        return self.copy()
+
+    def __reduce__(self):
+        return self.copy().__reduce__()
+
+
+#: Arrays whose writeable flag optimize turned off (the model's arrays and the bases they view), for unfreeze:
+#: id -> weak reference (NumPy arrays cannot be hashed).
+_flipped: dict = {}
+
+
+def _flip_off(a) -> None:
+    if a.flags.writeable:
+        a.flags.writeable = False
+        key = id(a)
+        _flipped[key] = weakref.ref(a, lambda _, key=key: _flipped.pop(key, None))
+
+
+def _flip_back(a) -> None:
+    ref = _flipped.get(id(a))
+    if ref is not None and ref() is a:
+        a.flags.writeable = True
+        del _flipped[id(a)]
+
+
+def _freeze(a, memo):
+    """A read-only FrozenArray view of ``a``; ``a`` and every array it views become read-only too, so that no edit
+    through another view of the same memory can change a weight behind the model's back."""
     if not isinstance(a, np.ndarray) or isinstance(a, FrozenArray):
         return a
-    a.flags.writeable = False
-    return a.view(FrozenArray)
+    if id(a) in memo:  # a tied array (two names, one array): one view, so that parameters() still lists it once
+        return memo[id(a)]
+    chain = a
+    while isinstance(chain, np.ndarray):
+        _flip_off(chain)
+        chain = chain.base
+    memo[id(a)] = frozen = a.view(FrozenArray)
+    return frozen
 
 
 def _thaw(a):
+    """The original array behind a FrozenArray, writable again where optimize made it read-only."""
     if not isinstance(a, FrozenArray):
         return a
-    plain = a.view(np.ndarray)
+    original = a.base
+    chain = []
+    while isinstance(original, np.ndarray) and original is not None:
+        chain.append(original)
+        original = original.base
     try:
-        plain.flags.writeable = True
-    except ValueError:  # memory that cannot be written (a read-only file mapping): a copy
-        plain = plain.copy()
-    return plain
+        for arr in reversed(chain):  # a base before its views: a view can be writable only if its base is
+            _flip_back(arr)
+    except ValueError:  # memory NumPy will not make writable again (a view of a foreign buffer): a copy
+        return a.base.copy()
+    return a.base
 
 
 def _freeze_arrays(model):
+    memo = {}
     for m in model.modules():
         for table in (m._parameters, m._buffers):
             for name, a in table.items():
-                table[name] = _freeze(a)
+                table[name] = _freeze(a, memo)
 
 
 class FusedConv:
@@ -97,8 +155,11 @@ class FusedConv:
         self.lock = threading.Lock()
 
     def _arrays(self):
+        """What the built weights come from: the arrays (a new one is seen by identity: the old ones are frozen) and
+        the settings of the convolution and the batch norm."""
         c, b = self.conv, self.bn
-        return (c.weight, c.bias) + (() if b is None else (b.weight, b.bias, b.running_mean, b.running_var, b.eps))
+        conv = (c.weight, c.bias, c.stride, c.padding, c.dilation, c.groups, c.padding_mode)
+        return conv + (() if b is None else (b.weight, b.bias, b.running_mean, b.running_var, b.eps))
 
     def _build(self):
         c, b = self.conv, self.bn
@@ -120,9 +181,10 @@ class FusedConv:
         self.sources, self.plans = self._arrays(), {}
 
     def usable(self, x) -> bool:
-        """Whether the fused path may run: CPU arrays, evaluation mode."""
-        return isinstance(x, np.ndarray) and isinstance(self.conv.weight, np.ndarray) and (
-            self.bn is None or not self.bn.training)  # fmt: skip
+        """Whether the fused path may run: CPU arrays, evaluation mode (a batch norm needs a 4-D input)."""
+        if not (isinstance(x, np.ndarray) and isinstance(self.conv.weight, np.ndarray)):
+            return False
+        return self.bn is None or (not self.bn.training and x.ndim == 4 and self.bn.running_mean is not None)
 
     def __call__(self, x, residual=None):
         with self.lock:
@@ -132,10 +194,10 @@ class FusedConv:
             plan = self.plans.get(key)
             if plan is None:
                 plan = self.plans[key] = self._plan(x)
-        spec, algorithm, packed = plan
+        spec, algorithm, packed, bias = plan  # (the bias of the same build as the packed weight)
         x4 = x if x.ndim == 4 else x[None]
         residual = residual if residual is None or residual.ndim == 4 else residual[None]
-        out = algorithm.run_packed(to_channels_last(x4), packed, spec, Epilogue(self.bias, self.relu, residual, True))
+        out = algorithm.run_packed(to_channels_last(x4), packed, spec, Epilogue(bias, self.relu, residual, True))
         out = to_memory_format(out, channels_last=True)
         return out if x.ndim == 4 else out[0]
 
@@ -147,12 +209,17 @@ class FusedConv:
         auto = self.algorithm == "auto"
         name = _autotune.choose(x4, self.weight, self.bias, spec, prepacked=True) if auto else self.algorithm
         algorithm = resolve(name, spec, channels_last=True)
-        return spec, algorithm, algorithm.prepack(self.weight)
+        return spec, algorithm, algorithm.prepack(self.weight), self.bias
 
 
 def _plain(module) -> bool:
     """No hooks, no forward of its own (``module.forward = ...``): fusing it changes nothing anyone can see."""
     return not (module._forward_hooks or module._forward_pre_hooks or "forward" in module.__dict__)
+
+
+def _foldable_bn(m) -> bool:
+    """A plain BatchNorm2d with running statistics (what folding into the convolution computes)."""
+    return type(m) is nn.BatchNorm2d and m.track_running_stats and _plain(m)
 
 
 def _fusable_conv(m) -> bool:
@@ -161,12 +228,29 @@ def _fusable_conv(m) -> bool:
     return standard and m.padding_mode == "zeros" and _plain(m)
 
 
+def _signature(module, fused_modules) -> tuple:
+    """What a fused path depends on beyond the arrays: which module objects sit where (``module``'s children and
+    theirs), their classes, settings, modes, hooks and forwards of their own. The fused path runs only while this is
+    unchanged; after any change (a child replaced, a stride edited, one batch norm put in training mode, a forward
+    assigned) the model's own code runs, computing from whatever is there."""
+    parts = [tuple((name, id(m)) for name, m in module._modules.items())]
+    for m in fused_modules:
+        settings = tuple(getattr(m, a, None) for a in ("stride", "padding", "dilation", "groups", "padding_mode",
+                                                         "eps", "track_running_stats", "inplace"))  # fmt: skip
+        parts.append((id(m), type(m), m.training, "forward" in m.__dict__, bool(m._forward_hooks or
+                      m._forward_pre_hooks), settings, tuple((n, id(c)) for n, c in m._modules.items())))  # fmt: skip
+    return tuple(parts)
+
+
 def _override(module, forward, fused_modules):
-    """``module``'s forward becomes ``forward`` while the fused path may run, its own class's forward otherwise."""
+    """``module``'s forward becomes ``forward`` while the fused path may run (evaluation mode, and nothing it
+    depends on changed: ``_signature``), its own class's forward otherwise."""
     original = type(module).forward
+    fused_modules = [m for m in fused_modules if m is not module]
+    expected = _signature(module, fused_modules)
 
     def dispatch(*args, **kwargs):
-        if not module.training and forward is not None:
+        if not module.training and forward is not None and _signature(module, fused_modules) == expected:
             result = forward(*args, **kwargs)
             if result is not NotImplemented:
                 return result
@@ -185,8 +269,7 @@ def _sequential(seq, algorithm):
     while i < len(children):
         m = children[i]
         if _fusable_conv(m):
-            bn = children[i + 1] if i + 1 < len(children) and type(children[i + 1]) is nn.BatchNorm2d else None
-            bn = bn if bn is not None and _plain(bn) and bn.track_running_stats else None
+            bn = children[i + 1] if i + 1 < len(children) and _foldable_bn(children[i + 1]) else None
             j = i + 1 + (bn is not None)
             relu = j < len(children) and type(children[j]) is nn.ReLU and _plain(children[j])
             group = FusedConv(m, bn, relu, algorithm)
@@ -215,12 +298,15 @@ def _bottleneck(block, algorithm):
     down = [] if block.downsample is None else list(block.downsample.modules())
     if not all(_plain(m) for m in parts + down) or not all(_fusable_conv(c) for c in parts[:6:2]):
         return False
+    if not all(_foldable_bn(b) for b in parts[1:6:2]) or type(block.relu) is not nn.ReLU:
+        return False
     g1, g2 = FusedConv(block.conv1, block.bn1, True, algorithm), FusedConv(block.conv2, block.bn2, True, algorithm)
     g3 = FusedConv(block.conv3, block.bn3, True, algorithm)
     gd = None
     if block.downsample is not None:
         d = list(block.downsample)
-        if len(d) != 2 or not _fusable_conv(d[0]) or type(d[1]) is not nn.BatchNorm2d:
+        if type(block.downsample) is not nn.Sequential or len(d) != 2 or not _fusable_conv(d[0]) or not _foldable_bn(
+                d[1]):  # fmt: skip
             return False
         gd = FusedConv(d[0], d[1], False, algorithm)
 
@@ -242,6 +328,8 @@ def _mbconv(block, algorithm):
     parts = [getattr(block, n) for n in names] + [block._relu, block]
     if not all(_plain(m) for m in parts) or not all(_fusable_conv(getattr(block, n)) for n in names[::2]):
         return False
+    if not all(_foldable_bn(getattr(block, n)) for n in names[1::2]) or type(block._relu) is not nn.ReLU6:
+        return False
     groups = [
         FusedConv(getattr(block, c), getattr(block, b), False, algorithm) for c, b in zip(names[::2], names[1::2])
     ]
@@ -261,7 +349,9 @@ def _mbconv(block, algorithm):
 
 def _conv_bn_act(conv, bn, act, algorithm):
     """A model's stem or head: conv, batch norm, then ``act`` (a ReLU fused, a ReLU6 applied after)."""
-    if not all(_plain(m) for m in (conv, bn, act)) or not _fusable_conv(conv):
+    if not all(_plain(m) for m in (conv, bn, act)) or not _fusable_conv(conv) or not _foldable_bn(bn):
+        return None
+    if type(act) not in (nn.ReLU, nn.ReLU6):
         return None
     group = FusedConv(conv, bn, type(act) is nn.ReLU, algorithm)
     return group, (lambda h: h) if type(act) is nn.ReLU else (lambda h: np.clip(h, 0, 6, out=h))
@@ -284,7 +374,7 @@ def _known_models(model, algorithm):
                     x = layer(x)
                 return model.fc(nn.flatten(model.avgpool(x), 1))
 
-            _override(model, forward, [model.conv1, model.bn1])
+            _override(model, forward, [model.conv1, model.bn1, model.relu])
     if effnet is not None and type(model) is effnet.EfficientNetLite and _plain(model):
         stem = _conv_bn_act(model._conv_stem, model._bn0, model._relu, algorithm)
         head = _conv_bn_act(model._conv_head, model._bn1, model._relu, algorithm)
@@ -297,7 +387,7 @@ def _known_models(model, algorithm):
                 x = nn.flatten(model._avg_pooling(head[1](head[0](x))), 1)
                 return model._fc(model._dropout(x))
 
-            _override(model, forward, [model._conv_stem, model._bn0, model._conv_head, model._bn1])
+            _override(model, forward, [model._conv_stem, model._bn0, model._conv_head, model._bn1, model._relu])
 
 
 def optimize(model, example_input=None, *, algorithm="auto"):
@@ -329,8 +419,12 @@ def optimize(model, example_input=None, *, algorithm="auto"):
             group = FusedConv(m, None, False, algorithm)
             _override(m, lambda x, g=group: g(x) if g.usable(x) else NotImplemented, [])
     if "forward" not in model.__dict__ or model.__dict__.get("_optimized"):  # (not a forward the user set)
-        inner = model.__dict__.get("forward") or (lambda *args: type(model).forward(model, *args))
-        _override(model, lambda x, *rest: inner(to_channels_last(x), *rest), [])  # channels-last from the entry on
+        inner = model.__dict__.get("forward") or (lambda *args, **kw: type(model).forward(model, *args, **kw))
+
+        def entry(*args, **kwargs):  # channels-last from the entry on
+            return inner(*((to_channels_last(args[0]),) + args[1:]) if args else (), **kwargs)
+
+        _override(model, entry, [])
     if example_input is not None:
         model(example_input)  # measures and prepacks every layer for this input's shape
     return model

@@ -182,3 +182,96 @@ def test_optimize_refuses_what_is_not_a_module():
 
 def test_registry_names_every_algorithm_once():
     assert len(set(NAMES)) == len(NAMES) and set(ALGORITHMS) < set(NAMES)
+
+
+def resnet_with_statistics(seed=1):
+    model = models.resnet50(generator=0).eval()
+    rng = np.random.default_rng(seed)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean[:] = rng.standard_normal(m.num_features) * 0.2
+            m.running_var[:] = rng.random(m.num_features) + 0.5
+    return model
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda m: setattr(m.layer1[0], "conv1", nn.Conv2d(64, 64, 1, bias=False, generator=3)),  # a child replaced
+        lambda m: setattr(m, "bn1", nn.BatchNorm2d(64).eval()),
+        lambda m: setattr(m.layer1[0], "relu", nn.Identity()),
+        lambda m: (setattr(m.layer3[0].conv2, "padding", (2, 2)), setattr(m.layer3[0].conv2, "dilation", (2, 2))),
+        lambda m: setattr(m.layer4[0].conv1, "forward", lambda inp: np.ones((1, 512, 6, 6), np.float32)),
+        lambda m: setattr(m.layer2[1], "bn3", nn.Identity()),
+    ],
+    ids=["child conv", "stem bn", "relu", "padding and dilation", "instance forward", "bn replaced"],
+)
+def test_after_optimize_every_structural_edit_is_seen(edit):
+    """Beyond its arrays, a fused path depends on which modules sit where, their settings, modes and forwards:
+    after any change the model's own code runs (found by a review: each of these gave the old result)."""
+    import copy
+
+    eager = resnet_with_statistics()
+    fast = minicnn.optimize(copy.deepcopy(eager))
+    x = make_array(2, (1, 3, 96, 96), np.float32)
+    fast(x)
+    for m in (eager, fast):
+        edit(m)
+    ref = eager(x)
+    assert_close(fast(x), ref.astype(np.float64), kind="auto", dtype=np.float32, scale=np.abs(ref).max())
+
+
+def test_copies_of_an_optimized_model_and_of_its_arrays():
+    """deepcopy and pickle give the eager model with plain arrays; a weight's .copy() is a plain, editable array;
+    an edit through the memory a weight views is refused; unfreeze gives back the very arrays, writable; a weight
+    tied under two names stays one array."""
+    import copy
+    import pickle
+
+    seq = nn.Sequential(nn.Conv2d(3, 3, 3), nn.ReLU(), nn.Conv2d(3, 3, 3)).eval()
+    big = make_array(3, (8, 3, 3, 3), np.float32)
+    seq[0].weight = original = big[:3]
+    seq[2].weight = seq[0].weight  # one array under two names
+    x = make_array(4, (1, 3, 8, 8), np.float32)
+    minicnn.optimize(seq)
+    before = seq(x)
+    twin = copy.deepcopy(seq)
+    assert "forward" not in twin.__dict__ and type(twin[0].weight) is np.ndarray and twin[0].weight.flags.writeable
+    twin[0].weight[...] = 0
+    assert not np.array_equal(twin(x), before)  # the copy runs its own (eager) code on its own arrays
+    copied = pickle.loads(pickle.dumps(seq))  # the eager model: the same numbers, to rounding
+    assert_close(copied(x), before.astype(np.float64), kind="auto", dtype=np.float32, scale=np.abs(before).max())
+    new = seq[0].weight.copy()
+    new[0] = 1  # the idiom the error message recommends
+    with pytest.raises(ValueError, match="read-only"):
+        big[0] = 0  # the memory under the weight
+    assert len(list(seq.parameters())) == 3  # the tied weight listed once
+    minicnn.optimize.unfreeze(seq)
+    assert seq[0].weight is original and original.flags.writeable and big.flags.writeable
+
+
+def test_modules_that_only_look_foldable_are_left_alone():
+    """A batch norm replaced by Identity, without running statistics, or a subclass with its own forward: not folded
+    (no raw AttributeError, no silently wrong fold)."""
+
+    class Shifted(nn.BatchNorm2d):
+        def forward(self, x):
+            return super().forward(x) + 1
+
+    x = make_array(5, (1, 3, 64, 64), np.float32)
+    for replace in (nn.Identity(), nn.BatchNorm2d(64, track_running_stats=False), Shifted(64)):
+        model = resnet_with_statistics()
+        model.layer1[0].bn1 = replace
+        model.eval()
+        ref = model(x)
+        minicnn.optimize(model)
+        assert_close(model(x), ref.astype(np.float64), kind="auto", dtype=np.float32, scale=np.abs(ref).max())
+
+
+def test_load_state_dict_keeps_tied_weights_tied_and_setattr_keeps_the_order():
+    seq = nn.Sequential(nn.Conv2d(2, 2, 1), nn.ReLU(), nn.Conv2d(2, 2, 1))
+    seq[2].weight = seq[0].weight
+    seq.load_state_dict({k: np.ones_like(v) for k, v in seq.state_dict().items()})
+    assert seq[2].weight is seq[0].weight
+    setattr(seq, "0", nn.Conv2d(2, 2, 1))
+    assert list(seq._modules) == ["0", "1", "2"]  # replaced in place, as torch does

@@ -486,3 +486,22 @@ def test_summary_computes_shapes_without_the_arithmetic():
                 F.conv2d(x[:, :, :2], w)
     finally:
         F.conv.resolve = real_resolve
+
+
+def test_sigterm_with_the_programs_own_handler_runs_it_and_raises_a_download_error(tmp_path):
+    with serve({"/f.pth": ("stall", 6)}) as base:
+        code = f"""
+import os, signal, threading
+from minicnn import hub
+seen = []
+signal.signal(signal.SIGTERM, lambda s, f: seen.append(s))
+threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
+try:
+    hub.download_url_to_file("{base}/f.pth", {str(tmp_path / "f.pth")!r}, progress=False)
+except hub.DownloadError as e:
+    print("DownloadError:", e, "handler ran:", seen == [signal.SIGTERM])
+"""
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "interrupted by SIGTERM" in result.stdout and "handler ran: True" in result.stdout
+    assert list(tmp_path.iterdir()) == []

@@ -52,30 +52,31 @@ def load_checkpoint(path) -> dict[str, np.ndarray]:
     size = path.stat().st_size
     if size == 0:
         raise CheckpointError(f"{path} is empty")
-    if _is_zip(path):
-        root, storages = _read_zip(path)
-    elif _is_tar(path):
-        raise CheckpointError(
-            f"{path} is in PyTorch's tar format (torch < 0.1.10), which minicnn does not read: load it with "
-            "an old torch and save it again with torch.save(model.state_dict(), path)"
-        )
-    else:
-        root, storages = _read_legacy(path)
-    with open(path, "rb") as f:  # one file descriptor for every storage, closed when done
+    with open(path, "rb") as f:  # one file descriptor for the whole file, closed when done (also on errors)
+        if _is_zip(path, f):
+            root, storages = _read_zip(path, f)
+        elif _is_tar(f):
+            raise CheckpointError(
+                f"{path} is in PyTorch's tar format (torch < 0.1.10), which minicnn does not read: load it with "
+                "an old torch and save it again with torch.save(model.state_dict(), path)"
+            )
+        else:
+            root, storages = _read_legacy(path, f)
         storages.file = f
         return _state_dict(root, storages, path)
 
 
-def _is_zip(path) -> bool:
+def _is_zip(path, f) -> bool:
     try:
-        return zipfile.is_zipfile(path)
+        return zipfile.is_zipfile(f)
     except Exception as e:  # is_zipfile itself raises on some damaged end records
         raise CheckpointError(f"{path} is a damaged zip archive ({type(e).__name__}: {e})") from None
 
 
-def _is_tar(path) -> bool:
+def _is_tar(f) -> bool:
     try:
-        return tarfile.is_tarfile(path)
+        f.seek(0)
+        return tarfile.is_tarfile(f)
     except Exception:
         return False
 
@@ -83,12 +84,19 @@ def _is_tar(path) -> bool:
 # ---------------------------------------------------------------------------------------------- zip format
 
 
-def _read_zip(path):
+def _read_zip(path, f):
     try:
-        zf = zipfile.ZipFile(path)
-        infos = zf.infolist()
+        zf = zipfile.ZipFile(f)  # (closing it leaves f open: the caller's)
     except Exception as e:  # zipfile raises many kinds of errors on damaged archives
         raise CheckpointError(f"{path} is a damaged zip archive ({type(e).__name__}: {e})") from None
+    try:
+        return _read_zip_records(path, zf)
+    finally:
+        zf.close()
+
+
+def _read_zip_records(path, zf):
+    infos = zf.infolist()
     names = {i.filename: i for i in infos}
     if any(n.endswith("/constants.pkl") or "/code/" in n for n in names):
         raise CheckpointError(
@@ -106,8 +114,7 @@ def _read_zip(path):
             raise CheckpointError(f"{path}: unknown byte order {byteorder!r}")
     pkl = _read_record(zf, names[pickles[0]], path, limit=64 << 20)
     root = safe_load(pkl, f"{path}: {pickles[0]}")
-    zf.close()
-    file_size = path.stat().st_size
+    file_size = zf.fp.seek(0, 2) if zf.fp is not None else path.stat().st_size
 
     def locate(ref: StorageRef, f):
         info = names.get(f"{prefix}data/{ref.key}")
@@ -147,48 +154,48 @@ def _data_offset(f, info, file_size, path) -> int:
 # ------------------------------------------------------------------------------------------- legacy format
 
 
-def _read_legacy(path):
-    with open(path, "rb") as f:
-        what = f"{path}"
-        not_a_checkpoint = f"{path} is not a PyTorch checkpoint (neither a zip archive nor the legacy format)"
-        head = f.read(2)
-        f.seek(0)
-        if len(head) < 2 or head[0] != 0x80 or not 2 <= head[1] <= 5:  # torch.save's pickles start with PROTO 2
-            raise CheckpointError(not_a_checkpoint)
-        try:
-            magic = safe_load(f, what, legacy=True)
-        except UnsafeCheckpointError:
-            raise
-        except CheckpointError:
-            raise CheckpointError(not_a_checkpoint) from None
-        if magic != LEGACY_MAGIC:
-            raise CheckpointError(not_a_checkpoint)
-        protocol = safe_load(f, what, legacy=True)
-        if protocol != 1001:
-            raise CheckpointError(f"{path}: unsupported legacy protocol version {protocol!r}")
-        info = safe_load(f, what, legacy=True)
-        little = info.get("little_endian", True) if isinstance(info, dict) else True
-        root = safe_load(f, f"{path} (state dict pickle)", legacy=True)
-        keys = safe_load(f, f"{path} (storage key list)", legacy=True)
-        if not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
-            raise CheckpointError(f"{path}: malformed storage key list")
-        pos = f.tell()  # the storages' data starts right after the key list
-        file_size = f.seek(0, 2)
-        offsets = {}
-        itemsizes = _element_sizes(root)
-        for key in keys:  # each storage: its element count (int64), then its bytes
-            f.seek(pos)
-            head = f.read(8)
-            if len(head) != 8:
-                raise CheckpointError(f"{path} is truncated: storage {key!r} is missing")
-            numel = struct.unpack("<q" if little else ">q", head)[0]
-            offsets[key] = (pos + 8, numel)
-            pos += 8
-            if numel < 0:
-                raise CheckpointError(f"{path}: storage {key!r} declares a negative size")
-            pos += numel * itemsizes.get(key, 1)  # a storage no tensor uses: its bytes are skipped
-            if pos > file_size:
-                raise CheckpointError(f"{path} is truncated: storage {key!r} needs bytes past the end of the file")
+def _read_legacy(path, f):
+    f.seek(0)
+    what = f"{path}"
+    not_a_checkpoint = f"{path} is not a PyTorch checkpoint (neither a zip archive nor the legacy format)"
+    head = f.read(2)
+    f.seek(0)
+    if len(head) < 2 or head[0] != 0x80 or not 2 <= head[1] <= 5:  # torch.save's pickles start with PROTO 2
+        raise CheckpointError(not_a_checkpoint)
+    try:
+        magic = safe_load(f, what, legacy=True)
+    except UnsafeCheckpointError:
+        raise
+    except CheckpointError:
+        raise CheckpointError(not_a_checkpoint) from None
+    if magic != LEGACY_MAGIC:
+        raise CheckpointError(not_a_checkpoint)
+    protocol = safe_load(f, what, legacy=True)
+    if protocol != 1001:
+        raise CheckpointError(f"{path}: unsupported legacy protocol version {protocol!r}")
+    info = safe_load(f, what, legacy=True)
+    little = info.get("little_endian", True) if isinstance(info, dict) else True
+    root = safe_load(f, f"{path} (state dict pickle)", legacy=True)
+    keys = safe_load(f, f"{path} (storage key list)", legacy=True)
+    if not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
+        raise CheckpointError(f"{path}: malformed storage key list")
+    pos = f.tell()  # the storages' data starts right after the key list
+    file_size = f.seek(0, 2)
+    offsets = {}
+    itemsizes = _element_sizes(root)
+    for key in keys:  # each storage: its element count (int64), then its bytes
+        f.seek(pos)
+        head = f.read(8)
+        if len(head) != 8:
+            raise CheckpointError(f"{path} is truncated: storage {key!r} is missing")
+        numel = struct.unpack("<q" if little else ">q", head)[0]
+        offsets[key] = (pos + 8, numel)
+        pos += 8
+        if numel < 0:
+            raise CheckpointError(f"{path}: storage {key!r} declares a negative size")
+        pos += numel * itemsizes.get(key, 1)  # a storage no tensor uses: its bytes are skipped
+        if pos > file_size:
+            raise CheckpointError(f"{path} is truncated: storage {key!r} needs bytes past the end of the file")
 
     def locate(ref: StorageRef, f):
         if ref.key not in offsets:
@@ -299,10 +306,9 @@ def _tensor(rec: TensorRecord, storages: _Storages, name: str, path) -> np.ndarr
         if stride == _contiguous_strides(size):  # the usual case: a plain reshape of a slice
             out = storage[offset : offset + numel].reshape(size)
         else:
-            item = storage.itemsize
-            out = np.lib.stride_tricks.as_strided(
-                storage[offset:], shape=size, strides=tuple(st * item for st in stride), writeable=True
-            )
+            item = storage.itemsize  # a strided view whose base is the storage itself (checked to hold it above)
+            out = np.ndarray(size, storage.dtype, buffer=storage, offset=offset * item,
+                             strides=tuple(st * item for st in stride))  # fmt: skip
     if rec.storage.dtype == "bfloat16":  # the top 16 bits of a float32
         out = (out.astype(np.uint32) << 16).view(np.float32)
     if not out.dtype.isnative:

@@ -70,6 +70,15 @@ class Module:
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
+    def __getstate__(self):
+        """For ``copy.deepcopy`` and pickling: the module's state without what ``minicnn.optimize`` attached (a copy
+        of an optimized model is the eager model, with plain arrays; optimize it again if you like)."""
+        state = dict(self.__dict__)
+        if state.pop("_optimized", False):
+            state.pop("forward", None)
+        state.pop("_fused_by_optimize", None)
+        return state
+
     def __call__(self, *args, **kwargs):
         for hook in list(self._forward_pre_hooks.values()):
             result = hook(self, args)
@@ -85,11 +94,10 @@ class Module:
     # ------------------------------------------------------------------------------ attributes and tables
 
     def __setattr__(self, name, value):
-        tables = (self._parameters, self._buffers, self._modules)
         if isinstance(value, Module):
-            for t in tables:
+            for t in (self._parameters, self._buffers):
                 t.pop(name, None)
-            self._modules[name] = value
+            self._modules[name] = value  # an existing child keeps its place, as in torch
         elif name in self._parameters:
             self._parameters[name] = self._as_array(name, value)
         elif name in self._buffers:
@@ -316,7 +324,7 @@ class Module:
         own = self.state_dict()
         missing = [k for k in own if k not in state_dict and not k.endswith("num_batches_tracked")]
         unexpected = [k for k in state_dict if k not in own]
-        problems, staged = [], {}
+        problems, staged, tied = [], {}, {}  # tied: one new array per array of the model (shared weights stay shared)
         for k, v in state_dict.items():
             if k not in own:
                 continue
@@ -328,9 +336,13 @@ class Module:
                     f"size mismatch for {k}: copying a param with shape {v.shape} from checkpoint, "
                     f"the shape in current model is {own[k].shape}."
                 )
+            elif assign and v.dtype == own[k].dtype:
+                staged[k] = v
+            elif id(own[k]) in tied:  # another name of the same array: the same new array, the last value wins
+                staged[k] = tied[id(own[k])]
+                staged[k][...] = v
             else:
-                dtype = own[k].dtype
-                staged[k] = v if assign and v.dtype == dtype else np.array(v, dtype=dtype, copy=True)
+                staged[k] = tied[id(own[k])] = np.array(v, dtype=own[k].dtype, copy=True)
         if strict and unexpected:
             problems.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
         if strict and missing:
