@@ -24,6 +24,20 @@ def torchvision_model(name: str, checkpoint=None, eval_mode=True) -> torch.nn.Mo
     return model.eval() if eval_mode else model
 
 
+def randomize_batchnorm(model: torch.nn.Module) -> torch.nn.Module:
+    """Give every BatchNorm2d of ``model`` non-trivial running statistics and affine terms, drawn from torch's
+    global generator (seed it first). Fresh torchvision models have mean 0, var 1, weight 1, bias 0: a test on them
+    could not tell a batch norm applied from one skipped."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.normal_(0, 0.3)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.normal_(1, 0.2)
+                m.bias.normal_(0, 0.2)
+    return model
+
+
 def record_outputs(model: torch.nn.Module, *inputs, device="cpu") -> OrderedDict:
     """Run ``model`` on NumPy ``inputs`` and return each module's outputs, copied when produced.
 

@@ -12,8 +12,8 @@ import torchvision
 from minicnn import models
 from minicnn.testing import assert_close, tolerance
 from reference.compare import module_errors
+from reference.models import randomize_batchnorm, torchvision_model
 from reference.models import record_outputs as torch_record_outputs
-from reference.models import torchvision_model
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ["vgg16", "resnet50"]
@@ -22,15 +22,10 @@ MODELS = ["vgg16", "resnet50"]
 def make_torchvision_model(name):
     """A torchvision model with seeded random weights; BatchNorm gets non-trivial statistics and affine terms."""
     torch.manual_seed({"vgg16": 1, "resnet50": 2}[name])
-    model = getattr(torchvision.models, name)()
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.normal_(0, 0.3)
-                m.running_var.uniform_(0.5, 2.0)
-                m.weight.normal_(1, 0.2)
-                m.bias.normal_(0, 0.2)
-                m.num_batches_tracked.fill_(7)
+    model = randomize_batchnorm(getattr(torchvision.models, name)())
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.num_batches_tracked.fill_(7)
     return model
 
 

@@ -14,6 +14,7 @@ import minicnn.functional as F
 from minicnn import models, nn
 from minicnn.kernels.registry import ALGORITHMS, NAMES
 from minicnn.testing import assert_close
+from reference.models import randomize_batchnorm
 from tests.strategies import make_array
 
 EDITS = {  # five ways of changing an array in place, each a function of the array
@@ -27,14 +28,7 @@ EDITS = {  # five ways of changing an array in place, each a function of the arr
 
 def torchvision_pair(name, seed=0):
     torch.manual_seed(seed)
-    tv = getattr(torchvision.models, name)().eval()
-    with torch.no_grad():
-        for m in tv.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.normal_(0, 0.3)
-                m.running_var.uniform_(0.5, 2.0)
-                m.weight.normal_(1, 0.2)
-                m.bias.normal_(0, 0.2)
+    tv = randomize_batchnorm(getattr(torchvision.models, name)().eval())
     ours = getattr(models, name)()
     ours.load_state_dict({k: v.numpy().copy() for k, v in tv.state_dict().items()})
     return tv, ours.eval()
