@@ -11,6 +11,9 @@ Tensors are NumPy arrays in PyTorch's layouts: activations (N, C, H, W), conv we
     model = models.vgg16(weights="vgg16-397923af.pth").eval()   # a torchvision checkpoint, no torch needed
     fast = minicnn.optimize(model)                              # folded, fused, channels-last, tuned
 
+Training, as in torch: ``loss.backward()`` fills every parameter's ``.grad`` (``minicnn/autograd.py``), and
+``minicnn.optim`` has SGD, Adam and AdamW; ``minicnn.no_grad()`` turns the recording off.
+
 Importing ``minicnn`` (or ``minicnn.functional``, ``minicnn.nn``) needs NumPy alone; ``models``, ``checkpoint``,
 ``hub``, ``optimize`` and ``cuda`` load when first used (the models bring Pillow for their preprocessing).
 """
@@ -20,6 +23,7 @@ import importlib
 from minicnn import functional, nn
 from minicnn._config import CONV_ALGORITHMS, conv_algorithm, get_conv_algorithm, set_conv_algorithm
 from minicnn._random import manual_seed
+from minicnn.autograd import Parameter, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
 __version__ = "0.1.0"
 
@@ -37,6 +41,9 @@ _LAZY = {  # name -> (module, attribute or None for the module itself)
     "CheckpointError": ("minicnn.checkpoint", "CheckpointError"),
     "UnsafeCheckpointError": ("minicnn.checkpoint", "UnsafeCheckpointError"),
     "optimize": ("minicnn.optimization", "optimize"),
+    "optim": ("minicnn.optim", None),
+    "datasets": ("minicnn.datasets", None),
+    "explain": ("minicnn.explain", None),
 }
 
 
@@ -55,16 +62,25 @@ def __dir__():
 __all__ = [
     "CONV_ALGORITHMS",
     "CheckpointError",
+    "Parameter",
+    "Tensor",
     "UnsafeCheckpointError",
     "channels_last",
     "contiguous_format",
     "conv_algorithm",
+    "datasets",
+    "enable_grad",
+    "explain",
     "functional",
     "get_conv_algorithm",
+    "is_grad_enabled",
     "load_checkpoint",
     "manual_seed",
     "models",
     "nn",
+    "no_grad",
+    "optim",
     "optimize",
     "set_conv_algorithm",
+    "set_grad_enabled",
 ]

@@ -1,4 +1,4 @@
-"""The command line: ``minicnn demo | classify | summary | weights`` (also ``python -m minicnn``).
+"""The command line: ``minicnn demo | classify | train | summary | weights`` (also ``python -m minicnn``).
 
 A user's mistake (a missing image, an unknown model, a damaged checkpoint, no network) prints one line on
 stderr, ``minicnn: error: ...``, and exits with status 2: no traceback.
@@ -201,6 +201,28 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    import numpy as np
+
+    from minicnn import training
+
+    if args.epochs < 1:
+        raise UserError(f"--epochs must be at least 1, got {args.epochs}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    model = training.digits_cnn(generator=np.random.default_rng(args.seed))
+    before = np.array(model[0].weight, copy=True)  # the first layer's 3x3 kernels, random
+    print(f"minicnn: training {sum(p.size for p in model.parameters()):,} parameters on {args.dataset} "
+          f"({args.epochs} epochs, seed {args.seed})", file=sys.stderr, flush=True)  # fmt: skip
+    model, history = training.train_digits(model, epochs=args.epochs, seed=args.seed)
+    for path in training.save_figures(out, history, before, np.asarray(model[0].weight)):
+        print(f"minicnn: wrote {path}", file=sys.stderr)
+    print(f"test accuracy: {100 * history['test_accuracy'][-1]:.1f}% ({history['test_size']} images)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="minicnn", description="CNN inference in NumPy, checked against PyTorch.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -234,6 +256,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="compare every layer with torchvision (needs torch)")
     p.add_argument("--offline", action="store_true", help="never download weights (also: MINICNN_OFFLINE=1)")
     p.set_defaults(run=cmd_classify)
+
+    p = sub.add_parser("train", help="train a small CNN on the shipped handwritten digits, with figures")
+    p.add_argument("dataset", choices=["digits"], help="digits: 1,797 8x8 images (UCI optdigits), shipped")
+    p.add_argument("--epochs", type=int, default=30, help="passes over the training images (default 30)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and of the batch order")
+    p.add_argument("--out", default="minicnn-train", help="folder for the figures (default: minicnn-train)")
+    p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("summary", help="a model's layer table: output shapes, parameters, work, im2col memory")
     p.add_argument("model", metavar="MODEL", help="vgg16, resnet50 or efficientnet_lite0")

@@ -155,7 +155,7 @@ def test_training_mode_and_unfreeze():
     minicnn.optimize.unfreeze(model)
     model.layer1[0].conv1.weight[0] += 0  # writable again
     np.testing.assert_array_equal(model.eval()(x), eager)
-    assert type(model.conv1.weight) is np.ndarray and "forward" not in model.conv1.__dict__
+    assert type(model.conv1.weight) is minicnn.Parameter and "forward" not in model.conv1.__dict__
     model.train()(x)  # batch statistics, running ones updated
 
 
@@ -224,13 +224,15 @@ def test_copies_of_an_optimized_model_and_of_its_arrays():
 
     seq = nn.Sequential(nn.Conv2d(3, 3, 3), nn.ReLU(), nn.Conv2d(3, 3, 3)).eval()
     big = make_array(3, (8, 3, 3, 3), np.float32)
-    seq[0].weight = original = big[:3]
+    seq[0].weight = big[:3]  # filed as a Parameter viewing big's memory
+    original = seq[0].weight
     seq[2].weight = seq[0].weight  # one array under two names
     x = make_array(4, (1, 3, 8, 8), np.float32)
     minicnn.optimize(seq)
     before = seq(x)
     twin = copy.deepcopy(seq)
-    assert "forward" not in twin.__dict__ and type(twin[0].weight) is np.ndarray and twin[0].weight.flags.writeable
+    assert "forward" not in twin.__dict__ and type(twin[0].weight) is minicnn.Parameter
+    assert twin[0].weight.flags.writeable
     twin[0].weight[...] = 0
     assert not np.array_equal(twin(x), before)  # the copy runs its own (eager) code on its own arrays
     copied = pickle.loads(pickle.dumps(seq))  # the eager model: the same numbers, to rounding

@@ -1,4 +1,4 @@
-"""Data shipped with minicnn: the sample photo and the ImageNet class names (see CREDITS.md beside this file)."""
+"""Data shipped with minicnn: the sample photo, the ImageNet class names and the handwritten digits (see CREDITS.md)."""
 
 from __future__ import annotations
 

@@ -8,9 +8,11 @@ import numpy as np
 
 from minicnn import specs
 from minicnn._random import as_generator
+from minicnn.autograd import differentiable
 from minicnn.functional._args import check_array, gpu_ops, normalize_dim, silent_ieee
 
 
+@differentiable("input", saves=("output",), inplace="inplace")
 def relu(input, inplace=False):
     """max(x, 0), element-wise (the "positive part"); NaN stays NaN. ``inplace`` overwrites ``input``.
 
@@ -24,6 +26,7 @@ def relu(input, inplace=False):
     return gpu.clip(x, 0.0, np.inf, inplace) if gpu else np.maximum(x, 0, out=x if inplace else None)
 
 
+@differentiable("input", saves=("output",), inplace="inplace")
 def relu6(input, inplace=False):
     """min(max(x, 0), 6), element-wise, as in MobileNet and EfficientNet-Lite; NaN stays NaN."""
     x = check_array(input, "relu6")
@@ -42,6 +45,7 @@ def _softmax_dim(op, x, dim):
     return normalize_dim(dim, x.ndim)
 
 
+@differentiable("input", saves=("output",))
 @silent_ieee
 def softmax(input, dim=None):
     """exp(x_i) / sum_j exp(x_j) along ``dim``, computed as exp(x_i - max) / sum_j exp(x_j - max).
@@ -58,6 +62,7 @@ def softmax(input, dim=None):
     return e / e.sum(axis=dim, keepdims=True)
 
 
+@differentiable("input", saves=("output",))
 @silent_ieee
 def log_softmax(input, dim=None):
     """log(softmax(x)) along ``dim``, computed stably as (x - max) - log(sum_j exp(x_j - max))."""
@@ -70,6 +75,7 @@ def log_softmax(input, dim=None):
     return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
 
 
+@differentiable("input", inplace="inplace")
 @silent_ieee
 def dropout(input, p=0.5, training=True, inplace=False, *, rng=None):
     """Inverted dropout: in training, zero each element with probability p and scale the rest by 1/(1-p).
@@ -92,3 +98,70 @@ def dropout(input, p=0.5, training=True, inplace=False, *, rng=None):
     keep = as_generator(rng).random(x.shape) >= p  # each kept with probability 1 - p
     np.multiply(x, keep * x.dtype.type(1.0 / (1.0 - p)), out=out)
     return out
+
+
+# ------------------------------------------------------------------------------------------------ backward
+# Each op's backward maps the gradient of its output, G, to the gradient of its input. The element-wise ones
+# read the output rather than the input: ReLU with inplace=True has overwritten its input by then.
+
+
+@relu.recorded
+def _(input, inplace=False):
+    out = relu(input, inplace)
+    return out, lambda grad_output: (relu_backward(grad_output, out),)
+
+
+def relu_backward(grad_output, output):
+    """ReLU passes the gradient where it passed its input (output > 0) and stops it elsewhere (as torch, at 0 too)."""
+    return np.where(output <= 0, 0, grad_output).astype(grad_output.dtype, copy=False)
+
+
+@relu6.recorded
+def _(input, inplace=False):
+    out = relu6(input, inplace)
+    return out, lambda grad_output: (relu6_backward(grad_output, out),)
+
+
+def relu6_backward(grad_output, output):
+    """ReLU6 passes the gradient strictly between 0 and 6, where it is the identity, and stops it at and beyond."""
+    return np.where((output <= 0) | (output >= 6), 0, grad_output).astype(grad_output.dtype, copy=False)
+
+
+@softmax.recorded
+def _(input, dim=None):
+    dim = _softmax_dim("softmax", input, dim)
+    out = softmax(input, dim)
+    return out, lambda grad_output: (softmax_backward(grad_output, out, dim),)
+
+
+def softmax_backward(grad_output, output, dim):
+    """With y = softmax(x): dL/dx_i = y_i * (G_i - sum_j G_j y_j), from dy_j/dx_i = y_j (delta_ij - y_i)."""
+    return output * (grad_output - (grad_output * output).sum(axis=dim, keepdims=True))
+
+
+@log_softmax.recorded
+def _(input, dim=None):
+    dim = _softmax_dim("log_softmax", input, dim)
+    out = log_softmax(input, dim)
+    return out, lambda grad_output: (log_softmax_backward(grad_output, out, dim),)
+
+
+def log_softmax_backward(grad_output, output, dim):
+    """With y = log_softmax(x): dL/dx_i = G_i - softmax(x)_i * sum_j G_j (and softmax(x) = exp(y))."""
+    return grad_output - np.exp(output) * grad_output.sum(axis=dim, keepdims=True)
+
+
+@dropout.recorded
+def _(input, p=0.5, training=True, inplace=False, *, rng=None):
+    p = specs.dropout_p(p)
+    if not training or p == 0.0 or p == 1.0:
+        scale = input.dtype.type(0.0 if training and p == 1.0 else 1.0)
+    else:  # the same mask as dropout() draws, kept for the backward
+        scale = (as_generator(rng).random(input.shape) >= p) * input.dtype.type(1.0 / (1.0 - p))
+    out = np.multiply(input, scale, out=input if inplace else None)
+    return out, lambda grad_output: (dropout_backward(grad_output, scale),)
+
+
+def dropout_backward(grad_output, scale):
+    """Dropout multiplied each element by 0 or 1/(1-p): its gradient is multiplied by the same number."""
+    return (grad_output * scale).astype(grad_output.dtype, copy=False)

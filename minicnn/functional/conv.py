@@ -6,13 +6,16 @@ import numpy as np
 
 from minicnn import specs
 from minicnn._config import check_conv_algorithm, get_conv_algorithm
+from minicnn.autograd import differentiable
 from minicnn.functional import _autotune
 from minicnn.functional._args import gpu_ops, silent_ieee, skip_arithmetic
 from minicnn.functional.layout import is_channels_last, to_memory_format
-from minicnn.kernels import Epilogue, finish
+from minicnn.kernels import Epilogue, finish, zero_padded
+from minicnn.kernels.conv_im2col import col2im, im2col
 from minicnn.kernels.registry import resolve
 
 
+@differentiable("input", "weight", "bias", saves=("input", "weight"))
 @silent_ieee
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, algorithm=None):
     r"""2-D convolution (cross-correlation) over a batch of multi-channel images, as ``torch.nn.functional.conv2d``.
@@ -70,3 +73,55 @@ def run(name, x, weight, spec, epilogue):
         name = _autotune.choose(x, weight, epilogue.bias, spec)
     out = resolve(name, spec, channels_last).run(x, weight, spec, epilogue)
     return to_memory_format(out, channels_last)
+
+
+@conv2d.recorded
+def _(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, algorithm=None):
+    out = conv2d(input, weight, bias, stride, padding, dilation, groups, algorithm=algorithm)
+    x, unbatched = specs.batched(input, "conv2d")
+    spec = specs.conv2d(x, weight, bias, stride, padding, dilation, groups)
+
+    def backward(grad_output):
+        g = grad_output[None] if unbatched else grad_output
+        grad_input, grad_weight, grad_bias = conv2d_backward(g, x, weight, spec)
+        return (grad_input[0] if unbatched else grad_input), grad_weight, (None if bias is None else grad_bias)
+
+    return out, backward
+
+
+@silent_ieee
+def conv2d_backward(grad_output, input, weight, spec):
+    r"""The gradients of ``conv2d`` with respect to its input, weight and bias, by im2col and its adjoint col2im.
+
+    The forward is one matrix product per image and group, ``out = W @ cols`` (``cols = im2col(x)``, see
+    ``minicnn/kernels/conv_im2col.py``). The gradient of a matrix product gives both gradients at once:
+
+    .. math::
+        \frac{\partial L}{\partial W} = \sum_n G_n \, \text{cols}_n^T \qquad
+        \frac{\partial L}{\partial \text{cols}_n} = W^T G_n \qquad
+        \frac{\partial L}{\partial b} = \sum_{n, oh, ow} G
+
+    and col2im, the adjoint of im2col, adds each column's gradient back onto the input pixels it was copied from
+    (a pixel seen by several windows receives the sum). The padding's share is cut off at the end. Seen as one
+    operation, the input's gradient is a convolution of G with the kernel flipped (see ``docs/training.md``).
+
+    Shape:
+        grad_output: (N, C_out, OH, OW); input: (N, C_in, H, W); weight: (C_out, C_in // groups, KH, KW)
+        -> grad_input like input, grad_weight like weight, grad_bias (C_out,)
+    """
+    N, G, K, P = spec.N, spec.groups, spec.C_in_g * spec.KH * spec.KW, spec.OH * spec.OW
+    top, bottom, left, right = spec.pads
+    x = zero_padded(input, spec.pads)  # (N, C_in, H', W')
+    w = np.ascontiguousarray(weight).reshape(G, spec.C_out_g, K)  # (G, C_out_g, K)
+    g = np.ascontiguousarray(grad_output).reshape(N, G, spec.C_out_g, P)  # (N, G, C_out_g, OH*OW)
+    grad_weight = np.zeros((G, spec.C_out_g, K), dtype=input.dtype)
+    grad_x = np.empty(x.shape, dtype=input.dtype)
+    for n in range(N):  # one image at a time: the column matrix of a batch would not fit in memory
+        cols = im2col(x[n : n + 1], (spec.KH, spec.KW), spec.stride, spec.dilation).reshape(G, K, P)
+        grad_weight += g[n] @ cols.transpose(0, 2, 1)  # (G, C_out_g, P) @ (G, P, K)
+        grad_cols = w.transpose(0, 2, 1) @ g[n]  # (G, K, C_out_g) @ (G, C_out_g, P) -> (G, K, P)
+        grad_x[n : n + 1] = col2im(grad_cols.reshape(1, G * K, P), (1, *x.shape[1:]), (spec.KH, spec.KW),
+                                   spec.stride, spec.dilation)  # fmt: skip
+    grad_input = grad_x[:, :, top : top + spec.H, left : left + spec.W]
+    grad_bias = grad_output.sum(axis=(0, 2, 3))
+    return grad_input, grad_weight.reshape(weight.shape), grad_bias

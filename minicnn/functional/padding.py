@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from minicnn.autograd import differentiable
 from minicnn.functional._args import check_array, gpu_ops, is_int, shape_str
 
 MODES = ("constant", "reflect", "replicate", "circular")
 
 
+@differentiable("input")
 def pad(input, pad, mode="constant", value=0.0):
     """Pad the last ``len(pad) // 2`` dimensions, as ``torch.nn.functional.pad``.
 
@@ -99,3 +101,19 @@ def _crop(x, axis, before, after):
     index = [slice(None)] * x.ndim
     index[axis] = slice(max(-before, 0), x.shape[axis] - max(-after, 0))
     return x[tuple(index)]
+
+
+@pad.recorded
+def _(input, pad_, mode="constant", value=0.0):
+    out = pad(input, pad_, mode, value)
+    return out, lambda grad_output: (pad_backward(grad_output, input.shape, pad_, mode),)
+
+
+def pad_backward(grad_output, input_shape, pad_, mode="constant"):
+    """Every output element is a copy of one input element (or the constant): pad the element *numbers* 1..n
+    the same way to learn which, and add each output's gradient to its source (a mirrored or wrapped element
+    receives several). Shape: grad_output (the padded shape) -> input_shape."""
+    sources = pad(np.arange(1, np.prod(input_shape) + 1, dtype=np.float64).reshape(input_shape), pad_, mode, 0.0)
+    sources = sources.astype(np.int64).ravel()  # 0: the constant, not an input element
+    grad = np.bincount(sources, weights=grad_output.ravel(), minlength=int(np.prod(input_shape)) + 1)[1:]
+    return grad.astype(grad_output.dtype).reshape(input_shape)

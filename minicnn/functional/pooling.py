@@ -9,11 +9,19 @@ from __future__ import annotations
 import numpy as np
 
 from minicnn import specs
+from minicnn.autograd import differentiable
 from minicnn.functional._args import gpu_ops, silent_ieee, skip_arithmetic
-from minicnn.kernels.pooling import adaptive_pool2d_kernel, avg_pool2d_kernel, max_pool2d_kernel
+from minicnn.kernels.pooling import (
+    adaptive_bounds,
+    adaptive_pool2d_kernel,
+    avg_pool2d_kernel,
+    avg_pool_divisors,
+    max_pool2d_kernel,
+)
 from minicnn.specs import pool_output_size  # noqa: F401 - part of this module's story (and its API)
 
 
+@differentiable("input")
 @silent_ieee
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """2-D max pooling, as ``torch.nn.functional.max_pool2d``: the largest value of each window.
@@ -49,6 +57,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return (out, idx) if return_indices else out
 
 
+@differentiable("input")
 @silent_ieee
 def avg_pool2d(
     input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
@@ -84,6 +93,7 @@ def _adaptive_args(op, input, output_size):
     return x, unbatched, specs.adaptive_size(op, x, output_size, given=input)
 
 
+@differentiable("input")
 @silent_ieee
 def adaptive_avg_pool2d(input, output_size):
     """Average pooling to a fixed output size, as ``torch.nn.functional.adaptive_avg_pool2d``.
@@ -105,6 +115,7 @@ def adaptive_avg_pool2d(input, output_size):
     return out[0] if unbatched else out
 
 
+@differentiable("input")
 @silent_ieee
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Max pooling to a fixed output size, as ``torch.nn.functional.adaptive_max_pool2d``.
@@ -117,3 +128,90 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     if unbatched:
         out, idx = out[0], idx[0]
     return (out, idx) if return_indices else out
+
+
+# ------------------------------------------------------------------------------------------------ backward
+
+
+@max_pool2d.recorded
+def _(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    out, indices = max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
+    backward = lambda grad_output: (max_pool2d_backward(grad_output, indices, input.shape),)  # noqa: E731
+    return ((out, indices) if return_indices else out), backward
+
+
+def max_pool2d_backward(grad_output, indices, input_shape):
+    """Each window's gradient goes to the one input element that was its maximum (``indices``, flat per plane);
+    an element that was the maximum of several overlapping windows receives the sum.
+
+    Shape: grad_output and indices (N, C, OH, OW) or (C, OH, OW) -> input_shape
+    """
+    H, W = input_shape[-2:]
+    planes = int(np.prod(input_shape[:-2]))
+    inside = (indices >= 0) & (indices < H * W)  # a window wholly in the padding points outside: nothing to send
+    where = (np.arange(planes).reshape(*input_shape[:-2], 1, 1) * (H * W) + indices)[inside]
+    grad = np.bincount(where, weights=grad_output[inside], minlength=planes * H * W)
+    return grad.astype(grad_output.dtype, copy=False).reshape(input_shape)
+
+
+@avg_pool2d.recorded
+def _(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None):
+    out = avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    x, unbatched = specs.batched(input, "avg_pool2d")
+    spec = specs.pool2d("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode, given=input)
+
+    def backward(grad_output):
+        g = grad_output[None] if unbatched else grad_output
+        grad = avg_pool2d_backward(g, x.shape, spec, count_include_pad, divisor_override)
+        return (grad[0] if unbatched else grad,)
+
+    return out, backward
+
+
+def avg_pool2d_backward(grad_output, input_shape, spec, count_include_pad=True, divisor_override=None):
+    """Each window's gradient, divided by what the forward divided by, is spread over every input element in the
+    window (the adjoint of summing the KH*KW shifted views of the padded input); the padding's share is dropped.
+
+    Shape: grad_output (N, C, OH, OW) -> input_shape (N, C, H, W)
+    """
+    N, C, H, W = input_shape
+    (KH, KW), (sH, sW), (pT, pL), (OH, OW) = spec.kernel_size, spec.stride, spec.padding, spec.out_size
+    if divisor_override is None:
+        dh = avg_pool_divisors(H, KH, sH, pT, OH, count_include_pad)
+        dw = avg_pool_divisors(W, KW, sW, pL, OW, count_include_pad)
+        g = grad_output / (dh[:, None] * dw[None, :]).astype(grad_output.dtype)
+    else:
+        g = grad_output / grad_output.dtype.type(divisor_override)
+    Hp, Wp = max(H + pT, (OH - 1) * sH + KH), max(W + pL, (OW - 1) * sW + KW)  # as far as windows reach
+    grad = np.zeros((N, C, Hp, Wp), grad_output.dtype)
+    for kh in range(KH):
+        for kw in range(KW):
+            grad[:, :, kh : kh + sH * (OH - 1) + 1 : sH, kw : kw + sW * (OW - 1) + 1 : sW] += g
+    return grad[:, :, pT : pT + H, pL : pL + W]
+
+
+@adaptive_avg_pool2d.recorded
+def _(input, output_size):
+    out = adaptive_avg_pool2d(input, output_size)
+    return out, lambda grad_output: (adaptive_avg_pool2d_backward(grad_output, input.shape),)
+
+
+def adaptive_avg_pool2d_backward(grad_output, input_shape):
+    """Each output averaged its window (see ``adaptive_avg_pool2d``): its gradient, divided by the window's size,
+    goes to every element of the window. Shape: (*, OH, OW) -> input_shape (*, H, W)."""
+    H, W = input_shape[-2:]
+    OH, OW = grad_output.shape[-2:]
+    (hs, he), (ws, we) = adaptive_bounds(H, OH), adaptive_bounds(W, OW)
+    grad = np.zeros(input_shape, grad_output.dtype)
+    for oh in range(OH):
+        for ow in range(OW):
+            area = (he[oh] - hs[oh]) * (we[ow] - ws[ow])
+            grad[..., hs[oh] : he[oh], ws[ow] : we[ow]] += grad_output[..., oh, ow, None, None] / area
+    return grad
+
+
+@adaptive_max_pool2d.recorded
+def _(input, output_size, return_indices=False):
+    out, indices = adaptive_max_pool2d(input, output_size, return_indices=True)
+    backward = lambda grad_output: (max_pool2d_backward(grad_output, indices, input.shape),)  # noqa: E731
+    return ((out, indices) if return_indices else out), backward

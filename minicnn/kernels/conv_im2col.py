@@ -43,6 +43,27 @@ def im2col(x, kernel_size, stride, dilation):
     return cols.reshape(N, C * KH * KW, OH * OW)
 
 
+def col2im(cols, padded_shape, kernel_size, stride, dilation):
+    """The adjoint of ``im2col``: add every column back onto the pixels it was copied from.
+
+    Where receptive fields overlap, a pixel was copied into several columns, so it receives the sum of their
+    values: this is how the gradient of a convolution flows back to its input.
+
+    Shape:
+        cols: (N, C*KH*KW, OH*OW) -> (N, C, H, W), with (H, W) = ``padded_shape[2:]``
+    """
+    N, C, H, W = padded_shape
+    (KH, KW), (sH, sW), (dH, dW) = kernel_size, stride, dilation
+    OH, OW = conv_output_size(H, KH, sH, dH), conv_output_size(W, KW, sW, dW)
+    cols = cols.reshape(N, C, KH, KW, OH, OW)
+    x = np.zeros(padded_shape, dtype=cols.dtype)
+    for kh in range(KH):
+        for kw in range(KW):
+            h0, w0 = kh * dH, kw * dW
+            x[:, :, h0 : h0 + sH * (OH - 1) + 1 : sH, w0 : w0 + sW * (OW - 1) + 1 : sW] += cols[:, :, kh, kw]
+    return x
+
+
 def conv2d_im2col_full(x, weight, spec, epilogue=NO_EPILOGUE):
     """conv2d as im2col then one GEMM per (image, group): the readable version, the whole matrix at once.
 

@@ -17,10 +17,11 @@ from minicnn.nn.layers import (
     ReLU6,
     flatten,
 )
-from minicnn.nn.module import IncompatibleKeys, Module, RemovableHandle
+from minicnn.nn.loss import CrossEntropyLoss, MSELoss, NLLLoss
+from minicnn.nn.module import IncompatibleKeys, Module, Parameter, RemovableHandle
 
 __all__ = [
-    "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "BatchNorm2d", "Conv2d", "Dropout", "Flatten",
-    "Identity", "IncompatibleKeys", "Linear", "MaxPool2d", "Module", "ReLU", "ReLU6", "RemovableHandle",
-    "Sequential", "flatten", "init",
+    "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "BatchNorm2d", "Conv2d", "CrossEntropyLoss", "Dropout",
+    "Flatten", "Identity", "IncompatibleKeys", "Linear", "MSELoss", "MaxPool2d", "Module", "NLLLoss", "Parameter",
+    "ReLU", "ReLU6", "RemovableHandle", "Sequential", "flatten", "init",
 ]  # fmt: skip

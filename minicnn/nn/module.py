@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import NamedTuple
 
 import numpy as np
+
+from minicnn import autograd
+from minicnn.autograd import Parameter
 
 
 class IncompatibleKeys(NamedTuple):
@@ -58,11 +62,25 @@ def _check_hook(hook, args, kind):
         pass
 
 
+class _ParameterTable(OrderedDict):
+    """A module's ``_parameters``: a plain array filed here becomes a ``Parameter`` viewing the same memory (so
+    that it can hold ``.grad``); Parameters, read-only views made by ``minicnn.optimize`` and GPU arrays stay."""
+
+    def __setitem__(self, name, value):
+        if type(value) is np.ndarray:
+            value = Parameter(value)
+        super().__setitem__(name, value)
+
+
+_calls = threading.local()  # whether this thread is inside a module's call (only the outermost call decides grad mode)
+
+
 class Module:
     """Base class of layers and models (see the module docstring)."""
 
     def __init__(self):
-        for name in ("_parameters", "_buffers", "_modules", "_forward_hooks", "_forward_pre_hooks"):
+        object.__setattr__(self, "_parameters", _ParameterTable())
+        for name in ("_buffers", "_modules", "_forward_hooks", "_forward_pre_hooks"):
             object.__setattr__(self, name, OrderedDict())
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "training", True)
@@ -80,6 +98,16 @@ class Module:
         return state
 
     def __call__(self, *args, **kwargs):
+        if getattr(_calls, "inside", False):
+            return self._call(*args, **kwargs)
+        _calls.inside = True  # the outermost call: a model in eval mode called on plain arrays records no tape
+        try:
+            with autograd.model_call_records(self.training, (*args, *kwargs.values())):
+                return self._call(*args, **kwargs)
+        finally:
+            _calls.inside = False
+
+    def _call(self, *args, **kwargs):
         for hook in list(self._forward_pre_hooks.values()):
             result = hook(self, args)
             if result is not None:
@@ -180,6 +208,19 @@ class Module:
 
     def parameters(self):
         return (a for _, a in self.named_parameters())
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient (``p.grad = None``, or zeros with ``set_to_none=False``)."""
+        for p in self.parameters():
+            if getattr(p, "grad", None) is not None:
+                p.grad = None if set_to_none else np.zeros_like(p.grad)
+
+    def requires_grad_(self, requires_grad: bool = True):
+        """Whether ``backward`` computes gradients for this module's parameters (False freezes them)."""
+        for p in self.parameters():
+            if isinstance(p, Parameter):
+                p.requires_grad = bool(requires_grad)
+        return self
 
     def named_buffers(self):
         return self._named_arrays("_buffers")
@@ -338,6 +379,8 @@ class Module:
                 )
             elif assign and v.dtype == own[k].dtype:
                 staged[k] = v
+            elif isinstance(own[k], Parameter) and own[k].flags.writeable:
+                staged[k] = ("copy into", v)  # a trainable parameter keeps its identity (an optimizer holds it)
             elif id(own[k]) in tied:  # another name of the same array: the same new array, the last value wins
                 staged[k] = tied[id(own[k])]
                 staged[k][...] = v
@@ -353,7 +396,10 @@ class Module:
             owner_name, _, name = k.rpartition(".")
             owner = self.get_submodule(owner_name)
             table = owner._parameters if name in owner._parameters else owner._buffers
-            table[name] = v
+            if isinstance(v, tuple):
+                table[name][...] = v[1]  # cast as np.array(v, dtype) would (a Parameter counts the edit)
+            else:
+                table[name] = v
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------------------------------------ repr

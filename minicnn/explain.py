@@ -1,0 +1,104 @@
+"""Where does the network look? Class activation maps: Grad-CAM (with gradients) and EigenCAM (without).
+
+    cam = minicnn.explain.grad_cam(model, x)                    # (H, W) in [0, 1], x's size
+    cam = minicnn.explain.grad_cam(model, x, model.layer4, 281)   # a chosen layer and class (281: tabby)
+
+Grad-CAM (Selvaraju et al., 2017) weighs each channel k of a late convolutional layer's activations A_k by how
+much the class score y_c grows with it, the mean of dy_c/dA_k over the map, and keeps the positive part of the
+weighted sum: ``cam = relu(sum_k mean(dy_c/dA_k) * A_k)``. The map is scaled to [0, 1] (minus its minimum,
+divided by its maximum) and resized to the input with bilinear interpolation, as pytorch-grad-cam's ``GradCAM``
+does. EigenCAM (Muhammad and Yeasin, 2020) needs no gradient and no class: the activations projected on their
+first principal component.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minicnn import nn
+from minicnn.autograd import Tensor, enable_grad, no_grad
+
+
+def default_target_layer(model) -> nn.Module:
+    """The layer pytorch-grad-cam's README suggests: VGG's ``features[-1]``, ResNet's ``layer4[-1]``,
+    EfficientNet's last block; for another model, its last ``Conv2d``."""
+    for name in ("layer4", "features", "_blocks"):
+        child = model._modules.get(name)
+        if child is not None and len(child._modules):
+            return list(child.children())[-1]
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    if not convs:
+        raise ValueError(f"{type(model).__name__} has no Conv2d layer: pass target_layer")
+    return convs[-1]
+
+
+def _activations(model, image, target_layer, record):
+    """Run ``model`` in evaluation mode on ``image`` (C, H, W) or (1, C, H, W); return the class scores (1, classes)
+    and the target layer's output (1, K, h, w), recorded on the tape if ``record``."""
+    x = image[None] if image.ndim == 3 else image
+    if x.ndim != 4 or x.shape[0] != 1:
+        raise ValueError(f"expected one image (C, H, W) or (1, C, H, W), got shape {tuple(image.shape)}")
+    seen = []
+
+    def keep(module, inputs, output):
+        seen.append(output.retain_grad() if isinstance(output, Tensor) else output)
+
+    handle = target_layer.register_forward_hook(keep)
+    was_training = model.training
+    model.eval()  # batch norm on its running statistics, dropout off
+    try:
+        with enable_grad() if record else no_grad():
+            scores = model(x)
+    finally:
+        handle.remove()
+        model.train(was_training)
+    if not seen:
+        raise ValueError("target_layer did not run during the forward pass: is it a module of this model?")
+    return scores, seen[-1]
+
+
+def scale_and_resize(cam, size):
+    """(h, w) map -> minus its minimum, divided by its maximum (+1e-7) -> bilinear resize to ``size`` (H, W)."""
+    from minicnn.transforms import resize_array
+
+    cam = cam - cam.min()
+    cam = cam / (1e-7 + cam.max())
+    return resize_array(cam.astype(np.float32), size)
+
+
+def grad_cam(model, image, target_layer=None, class_index=None):
+    """Grad-CAM of ``class_index`` (default: the top class) at ``target_layer`` (default: see
+    ``default_target_layer``) for one preprocessed ``image`` (C, H, W) or (1, C, H, W): an (H, W) map in [0, 1]."""
+    target_layer = target_layer or default_target_layer(model)
+    scores, activations = _activations(model, image, target_layer, record=True)
+    if class_index is None:
+        class_index = int(np.argmax(np.asarray(scores)[0]))
+    scores[0, class_index].backward()  # dy_c / d(every recorded array); the target layer's kept in .grad
+    A, G = np.asarray(activations)[0], np.asarray(activations.grad)[0]  # (K, h, w) each
+    weights = G.mean(axis=(1, 2))  # (K,): how much y_c grows with each channel, on average over the map
+    cam = np.maximum((weights[:, None, None] * A).sum(axis=0), 0)  # (h, w)
+    return scale_and_resize(cam, image.shape[-2:])
+
+
+def eigen_cam(model, image, target_layer=None):
+    """EigenCAM: the target layer's activations (K, h, w), as h*w points of K numbers, centred, projected on their
+    first principal component (the SVD's first right singular vector); positive part, scaled and resized."""
+    target_layer = target_layer or default_target_layer(model)
+    _, activations = _activations(model, image, target_layer, record=False)
+    A = np.nan_to_num(np.asarray(activations)[0].astype(np.float64))  # (K, h, w)
+    points = A.reshape(A.shape[0], -1).T  # (h*w, K)
+    points = points - points.mean(axis=0)
+    _, _, vt = np.linalg.svd(points, full_matrices=False)
+    cam = np.maximum((points @ vt[0]).reshape(A.shape[1:]), 0)
+    return scale_and_resize(cam, image.shape[-2:])
+
+
+def overlay(image_rgb, cam, alpha=0.5):
+    """The map over the picture for plotting: (H, W, 3) floats in [0, 1] blended with matplotlib's 'jet' colours."""
+    from matplotlib import colormaps
+
+    heat = colormaps["jet"](cam)[..., :3]
+    return np.clip((1 - alpha) * image_rgb + alpha * heat, 0, 1)
+
+
+__all__ = ["default_target_layer", "eigen_cam", "grad_cam", "overlay"]
