@@ -128,3 +128,26 @@ def time_in_blocks(runs: dict, repeats: int, blocks: int = 3, pause: float = 0.0
             fn()  # untimed: after the previous contender (and, the first time, Numba compiles and auto measures)
             _sample({name: fn}, per_block, 0.0, samples)  # back to back, as a network's layers follow each other
     return {name: min(s) if name in fastest else median(s) for name, s in samples.items()}
+
+
+def cpu_name() -> str:
+    """The processor's model name (/proc/cpuinfo)."""
+    import platform
+
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def instruction_set() -> str:
+    """The widest vector instructions the CPU has ("AVX-512", "AVX2" or "no AVX2"): timings differ between the two
+    kinds of machine this project runs on, so every benchmark reports it."""
+    try:
+        flags = next((line for line in open("/proc/cpuinfo") if line.startswith("flags")), "").split()
+    except OSError:
+        flags = []
+    return "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"

@@ -156,3 +156,14 @@ def test_grad_cam_on_resnet50_layer4_matches_a_torch_grad_cam():
     assert top.shape == (96, 96)
     eigen = minicnn.explain.eigen_cam(ours.eval(), x)
     assert eigen.shape == (96, 96) and np.isfinite(eigen).all()
+
+
+def test_the_loop_in_docs_training_md_runs_and_learns(capsys):
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "training.md").read_text()
+    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    exec(compile(code, "docs/training.md", "exec"), {})
+    losses = [float(line.split()[1]) for line in capsys.readouterr().out.splitlines()]
+    assert len(losses) == 10 and losses[-1] < 0.5 * losses[0]

@@ -85,7 +85,10 @@ def nll_loss_backward(grad_output, input, target, weight=None, ignore_index=-100
     there (divided by the total weight for "mean") and zero for every other class."""
     valid, t = _class_targets("nll_loss", input, target, ignore_index)
     w = _sample_weights(input, weight, valid, t)
-    g = -w * (grad_output / w.sum() if reduction == "mean" else grad_output)  # (N, *) by broadcasting
+    if reduction == "mean":  # (every sample ignored: the loss is 0/0 = NaN, and the gradient zero, as in torch)
+        total = w.sum()
+        grad_output = grad_output / total if total != 0 else np.zeros_like(grad_output)
+    g = -w * grad_output  # (N, *) by broadcasting
     grad = np.zeros(_batched(input).shape, input.dtype)
     np.put_along_axis(grad, t.reshape(-1, 1, *t.shape[1:]), np.reshape(g, (-1, 1, *t.shape[1:])), axis=1)
     return grad.reshape(input.shape)
@@ -126,8 +129,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         return loss
     valid, t = _class_targets("cross_entropy", input, target, ignore_index)
     smooth = -(logp if w is None else logp * w).sum(axis=class_dim) * valid  # (N, *): every class's share
-    if reduction == "mean":  # torch's normalisation: by the targets' total weight, or by every sample
-        smooth = smooth.sum() / (valid.size if weight is None else weight.astype(input.dtype)[t[valid]].sum())
+    if reduction == "mean":  # torch's normalisation: by the total weight of the targets counted (or their number)
+        count = input.dtype.type(valid.sum()) if weight is None else weight.astype(input.dtype)[t[valid]].sum()
+        smooth = smooth.sum() / count
     elif reduction == "sum":
         smooth = smooth.sum()
     return (1 - label_smoothing) * loss + smooth * (label_smoothing / C)
