@@ -313,7 +313,7 @@ def backward(tensor, gradient=None, retain_graph: bool = False):
     root = tensor.grad_fn or _accumulator(tensor)
     order = _topological_order(root)
     grads = {root: gradient}
-    with no_grad():
+    with no_grad(), np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # NaN and inf flow, as in torch
         for node in order:
             grad = grads.pop(node, None)
             if grad is None:

@@ -29,3 +29,13 @@ def test_benchmark_suite_runs_and_writes_its_report(tmp_path):
     assert "## Whole networks" in table and "| vgg16 | 1 |" in table
     for plot in ("bench_layers.png", "bench_roofline.png"):
         assert (tmp_path / "docs" / "figures" / plot).stat().st_size > 10_000
+
+
+def test_training_benchmark_runs(tmp_path):
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "training.py"), "--quick", "--out", str(tmp_path)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    data = json.loads((tmp_path / "training-quick.json").read_text())
+    assert data["meta"]["isa"] in ("AVX-512", "AVX2", "no AVX2")
+    assert data["training_step"]["minicnn_ms"] > 0 and data["training_step"]["torch_ms"] > 0
+    assert len(data["conv_backward"]) == 13 and all(r["error"] < 1e-4 for r in data["conv_backward"])

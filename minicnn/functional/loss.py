@@ -94,6 +94,7 @@ def nll_loss_backward(grad_output, input, target, weight=None, ignore_index=-100
     return grad.reshape(input.shape)
 
 
+@silent_ieee
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """Cross-entropy between the softmax of the logits ``input`` and the target, as torch's ``cross_entropy``.
 
@@ -131,12 +132,15 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     smooth = -(logp if w is None else logp * w).sum(axis=class_dim) * valid  # (N, *): every class's share
     if reduction == "mean":  # torch's normalisation: by the total weight of the targets counted (or their number)
         count = input.dtype.type(valid.sum()) if weight is None else weight.astype(input.dtype)[t[valid]].sum()
+        if count == 0:  # every target ignored: the loss is NaN (0/0) and its gradient zero, as in torch
+            return (1 - label_smoothing) * loss
         smooth = smooth.sum() / count
     elif reduction == "sum":
         smooth = smooth.sum()
     return (1 - label_smoothing) * loss + smooth * (label_smoothing / C)
 
 
+@silent_ieee
 def mse_loss(input, target, reduction="mean"):
     """The mean (or sum) of the squared differences, as ``torch.nn.functional.mse_loss``."""
     _check_reduction(reduction)
