@@ -182,8 +182,9 @@ class Tensor(np.ndarray):
             kwargs["out"] = tuple(plain_array(o) for o in out)
         rule = _UFUNC_RULES.get(ufunc) if method == "__call__" and not kwargs.keys() - {"out"} else None
         record = rule is not None and is_grad_enabled() and any(requires_grad(a) for a in inputs)
-        if record and out is not None and any(isinstance(o, Tensor) and o.is_leaf for o in out):
-            record = False  # editing a parameter in place is not recorded (see Node's version checks)
+        if record and out is not None and any(not isinstance(o, Tensor) or o.is_leaf for o in out):
+            record = False  # into a plain array (NumPy's own out=, e.g. in np.round), or editing a parameter in place
+            # (see Node's version checks): computed, not recorded
         if not record:
             result = getattr(ufunc, method)(*plain, **kwargs)
             if out is None:
@@ -277,10 +278,6 @@ def _record(name, output, backward_fn, inputs, saved, inplace_target=None):
     """Wrap ``output`` (a plain array) as a Tensor made by a new Node; an in-place op re-labels its target."""
     node = Node(name, backward_fn, tuple(_edge(a) for a in inputs), saved)
     if inplace_target is not None:
-        if not isinstance(inplace_target, Tensor):
-            raise RuntimeError(
-                "an in-place operation into a plain array cannot carry a gradient: write `a = a + b`, not `a += b`"
-            )
         if inplace_target.is_leaf and inplace_target.requires_grad:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         for t in inplace_target.grad_fn.retained if inplace_target.grad_fn else ():

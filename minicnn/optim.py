@@ -55,9 +55,10 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                grad = np.asarray(p.grad)
+                grad = -np.asarray(p.grad) if group.get("maximize") else np.asarray(p.grad)
                 value = p.view(np.ndarray)  # the parameter's memory, written in place
-                self._update(value, -grad if group.get("maximize") else grad, group, self.state.setdefault(id(p), {}))
+                with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # NaN and inf flow, as in torch
+                    self._update(value, grad, group, self.state.setdefault(id(p), {}))
                 p._bump()  # a backward still holding the old value will refuse to run
         return loss
 

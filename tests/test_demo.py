@@ -27,8 +27,8 @@ def assert_figures_not_blank(folder, names):
 def assert_report_complete(report, figures):
     html = report.read_text(encoding="utf-8")
     assert html.count("<figure>") == len(figures) and html.count("data:image/png;base64,") == len(figures)
-    for link in re.findall(r"<a href='([^']+)'>", html):  # every link points at a file beside the report
-        assert (report.parent / link).is_file(), link
+    for link in re.findall(r"<a href='([^']+)'>", html):  # every link to a file points at one beside the report
+        assert link.startswith("https://") or (report.parent / link).is_file(), link
     return html
 
 
@@ -47,14 +47,15 @@ def test_offline_with_an_empty_cache_falls_back_and_checks_against_torch(tmp_pat
     train_diff, eval_diff = results["dropout"]
     assert train_diff > 0 and eval_diff == 0
     assert results["top5"][0] in CATS  # classified by the trained EfficientNet-Lite0
-    assert results["feature_maps"] == [(1, 64, 256, 256), (1, 256, 64, 64), (1, 512, 32, 32), (1, 512, 16, 16)]
+    assert results["dropout_model"] == results["feature_maps_model"] == "EfficientNet-Lite0"  # trained, never random
+    assert results["feature_maps"] == [(1, 32, 112, 112), (1, 24, 56, 56), (1, 40, 28, 28), (1, 112, 14, 14)]
     for answer in ("512x8x8 for a 3x256x256 input", "64 neurons", "3x7x7 = 147 weights", "9,408 weights"):
         assert answer in printed
     assert "not found (expected at" in printed and str(empty_cache) in printed
     assert "effnet_stem_trained.png" in results["figures"] and "resnet50_conv1_after.png" not in results["figures"]
     assert_figures_not_blank(tmp_path / "out", results["figures"])
     html = assert_report_complete(results["report"], results["figures"])
-    assert "random initialisation (pretrained weights not found" in html and "EfficientNet-Lite0 trained" in html
+    assert "random initialisation" in html and "EfficientNet-Lite0 trained" in html
     assert len(results["checks"]) >= 10 and all(ok for *_, ok in results["checks"])
 
 
@@ -70,6 +71,9 @@ def test_pretrained_weights_in_the_cache_are_used_and_named(tmp_path, empty_cach
     html = assert_report_complete(results["report"], results["figures"])
     assert "poids préentraînés IMAGENET1K_V1" in html and "resnet50-0676ba61.pth" in html  # V2 absent: V1 used
     assert "Les noyaux de convolution après apprentissage" in html and "<html lang='fr'>" in html
+    assert results["dropout_model"] == results["feature_maps_model"] == "VGG16"  # the loaded VGG16, as the notebook
+    assert results["dropout_training"] == [name for name, _ in torchvision.models.vgg16().named_modules()]
+    assert results["feature_maps"] == [(1, 64, 256, 256), (1, 256, 64, 64), (1, 512, 32, 32), (1, 512, 16, 16)]
 
 
 def test_notebook_gaussian_cell_matches_torch():
@@ -114,5 +118,6 @@ def test_the_tutorial_runs(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "(1, 1, 237, 237)" in out and "(1, 512, 8, 8)" in out and "64 147 9408" in out
-    assert "eval mode, two passes differ by 0.0" in out
+    assert "eval mode, two passes differ by 0.0" in out and "training mode, two passes differ by 0.0" not in out
     assert any(cat in out for cat in CATS)  # the trained network recognises the cat
+    assert "(1, 24, 56, 56)" in out  # offline, the hooks watch the trained EfficientNet-Lite0, not a random VGG16

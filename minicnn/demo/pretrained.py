@@ -47,3 +47,19 @@ def find(model_name: str, choice=None, download=False) -> Found:
         enum_cls.DEFAULT.get_path(download=True)
         return Found(enum_cls.DEFAULT, expected, enum_cls.DEFAULT.name)
     return Found(None, expected, "")
+
+
+def argument(found: Found) -> str:
+    """What a code cell passes as ``weights=`` to load what was found: the weights' name, or the file's path."""
+    return repr(found.source.name if isinstance(found.source, WeightsEnum) else str(found.source))
+
+
+def label(lang: str, model_name: str, found: Found) -> str:
+    """The weights found, in words, for a figure's caption."""
+    from minicnn.demo.text import t
+
+    if found.source is None:
+        return t(lang, "weights.random")
+    if model_name == "efficientnet_lite0" and isinstance(found.source, WeightsEnum):
+        return t(lang, "weights.effnet")
+    return t(lang, "weights.file", name=found.name, path=found.path)
