@@ -182,6 +182,52 @@ print(neurons, per_kernel, weight.size)
 assert (neurons, per_kernel, weight.size) == (64, 147, 9408)
 
 # %% [markdown]
+# **The same network before and after training.** minicnn trains too (docs/training.md): a small CNN on the
+# 1,438 handwritten digits shipped with minicnn, with the loop a PyTorch user writes. Its first layer before and
+# after, on one colour scale: the same 32 kernels, changed by training alone.
+
+# %%
+import minicnn  # noqa: E402
+import minicnn.explain  # noqa: E402
+from minicnn import datasets, optim  # noqa: E402
+from minicnn.training import digits_cnn, kernel_figure  # noqa: E402
+
+x_train, y_train = datasets.load_digits("train")
+x_test, y_test = datasets.load_digits("test")
+net = digits_cnn(generator=np.random.default_rng(0))
+before = net[0].weight.copy()
+loss_fn, opt = nn.CrossEntropyLoss(), optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+order = np.random.default_rng(0)
+for epoch in range(1, 6):
+    for batch in np.array_split(order.permutation(len(x_train)), len(x_train) // 64):
+        opt.zero_grad()
+        loss = loss_fn(net(x_train[batch]), y_train[batch])
+        loss.backward()
+        opt.step()
+    with minicnn.no_grad():
+        accuracy = (net(x_test).argmax(axis=1) == y_test).mean()
+    print(f"epoch {epoch}: loss {float(loss):.3f}, test accuracy {100 * accuracy:.1f}%")
+kernel_figure(before, np.asarray(net[0].weight), ("before training (random)", "after training"))
+
+# %% [markdown]
+# **Learning the Prewitt kernel by gradient descent**: an unknown 3x3 kernel, starting from zeros, fitted to
+# (image, Prewitt-filtered image) pairs by minimising the mean squared difference.
+
+# %%
+gray = transforms.ToTensor()(Image.open(path).convert("L").resize((256, 256)))[None, :, 100:196, 150:246]
+prewitt = np.array([[-1.0, 0.0, 1.0]] * 3, dtype=np.float32)[None, None]
+target = F.conv2d(gray, prewitt)
+w = nn.Parameter(np.zeros((1, 1, 3, 3), np.float32))
+opt = optim.Adam([w], lr=0.05)
+for _ in range(300):
+    opt.zero_grad()
+    loss = F.mse_loss(F.conv2d(gray, w), target)
+    loss.backward()
+    opt.step()
+print(f"loss {float(loss):.1e}; learned kernel:\n{np.round(w[0, 0], 2)}")
+assert np.abs(w[0, 0] - prewitt[0, 0]).max() < 0.1
+
+# %% [markdown]
 # ## C. Feature maps
 #
 # Is the cat recognised? The notebook's preprocessing, then VGG16 when its pretrained weights are here,
@@ -269,4 +315,19 @@ for layer, feature_maps in zip(layers, z):
         plt.subplot(4, 4, i + 1)
         plt.imshow(feature_maps[0, i], cmap="viridis")
         plt.axis("off")
+plt.show()
+
+# %% [markdown]
+# **Grad-CAM**: where did the network look to answer? The gradient of the top class's score with respect to a
+# late layer's feature maps weighs them (minicnn.explain, as pytorch-grad-cam).
+
+# %%
+c = int(np.argmax(model.eval()(x)[0]))
+cam = minicnn.explain.grad_cam(model, x[0], class_index=c)
+rgb = x[0].transpose(1, 2, 0)
+rgb = (rgb - rgb.min()) / (rgb.max() - rgb.min())
+plt.figure()
+plt.title(f"Grad-CAM, class {c}")
+plt.imshow(minicnn.explain.overlay(rgb, cam))
+plt.axis("off")
 plt.show()

@@ -118,7 +118,7 @@ def format_summary(rows, model_name, input_shape, depth=None) -> str:
         name = "  " * (r.depth - 1) + f"{r.name} ({r.type})"
         params = f"{r.params:,}" if r.params else "--"
         macs = f"{r.macs:,}" if r.macs else "--"
-        cols = f"{r.im2col_bytes / 2**20:.1f} MB" if r.im2col_bytes else "--"
+        cols = f"{r.im2col_bytes / 2**20:.1f} MiB" if r.im2col_bytes else "--"
         lines.append(f"{name:<42s} {str(list(r.output_shape)):<22s} {params:>12s} {macs:>16s} {cols:>14s}")
     total_params = sum(r.params for r in rows)
     total_macs = sum(r.macs for r in rows if r.is_leaf)
@@ -130,5 +130,5 @@ def format_summary(rows, model_name, input_shape, depth=None) -> str:
         f"Output: {list(rows[0].output_shape)}",
     ]
     if biggest is not None:
-        lines.append(f"Largest im2col buffer: {biggest.im2col_bytes / 2**20:.1f} MB ({biggest.name})")
+        lines.append(f"Largest im2col buffer: {biggest.im2col_bytes / 2**20:.1f} MiB ({biggest.name})")
     return "\n".join(lines)

@@ -30,6 +30,7 @@ class Context:
     image: Path
     passes: int
     checker: object
+    epochs: int = 10  # of the digits CNN trained in B.3
     found: dict = field(default_factory=dict)  # {model name: pretrained.Found}
     ns: dict = field(default_factory=lambda: {"__name__": "__report__"})  # where the code cells run, as in a kernel
     results: dict = field(default_factory=dict)
@@ -41,7 +42,7 @@ def run(out_dir="minicnn-demo", image=None, weights=None, check=False, lang="en"
 
     weights: {model name: weights name or checkpoint path} to use instead of what the cache holds.
     check: recompute every number with PyTorch (needs torch) and report the differences.
-    quick: fewer repeated passes in the dropout step (for tests).
+    quick: fewer repeated passes in the dropout step and fewer epochs in B.3 (for tests).
     overwrite: write into ``out_dir`` even if it holds files the demo did not write (refused otherwise).
     """
     import time
@@ -67,6 +68,7 @@ def run(out_dir="minicnn-demo", image=None, weights=None, check=False, lang="en"
     ctx = Context(lang, Path(image) if image else sample_image_path(), 3 if quick else 5,
                   TorchCheck() if check else NoCheck())  # fmt: skip
     ctx.categories = imagenet_categories()
+    ctx.epochs = 3 if quick else 10
     figures.pyplot()  # off-screen drawing, before a code cell imports matplotlib.pyplot
     r = Report(out, lang)
     r.text(t(lang, "intro", image=ctx.image.name))

@@ -115,3 +115,35 @@ def probabilities(probs, top, labels, title, xlabel, ylabel):
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     return fig
+
+
+def learning(losses, snapshots, title, loss_label, step_label, kernel_title):
+    """The loss against the step (log scale), and the kernel at a few steps, on one symmetric scale."""
+    plt = pyplot()
+    fig = plt.figure(figsize=(11, 3.2))
+    grid = fig.add_gridspec(1, 1 + len(snapshots), width_ratios=[3] + [1] * len(snapshots))
+    ax = fig.add_subplot(grid[0])
+    ax.semilogy(np.arange(1, len(losses) + 1), losses)
+    ax.set(xlabel=step_label, ylabel=loss_label, title=title)
+    limit = max(float(np.abs(k).max()) for _, k in snapshots) or 1.0
+    for i, (step, kernel) in enumerate(snapshots):
+        kax = fig.add_subplot(grid[1 + i])
+        im = kax.imshow(kernel, cmap="seismic", vmin=-limit, vmax=limit)
+        kax.set_title(kernel_title.format(step=step), fontsize=9)
+        kax.set_axis_off()
+    fig.colorbar(im, ax=fig.axes[1:], shrink=0.7)
+    return fig
+
+
+def cams(rgb, maps, titles):
+    """Each class activation map over the picture (minicnn.explain.overlay), side by side."""
+    from minicnn.explain import overlay
+
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(maps), figsize=(4.2 * len(maps), 4.4))
+    for ax, cam, title in zip(np.atleast_1d(axes), maps, titles):
+        ax.imshow(overlay(rgb, cam))
+        ax.set_title(title, fontsize=10)
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig

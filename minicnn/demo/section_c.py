@@ -37,6 +37,8 @@ def section_c(ctx, r):
         dropout(ctx, r, kind)
     with r.step(t(lang, "step.C3")):
         feature_maps(ctx, r, kind)
+    with r.step(t(lang, "step.C4")):
+        grad_cam(ctx, r, kind)
 
 
 def classify(ctx, r, kind):
@@ -124,6 +126,27 @@ def feature_maps(ctx, r, kind):
     else:
         whats = [t(lang, "what.maps", layer=label) for label in labels]
         ctx.checker.effnet_maps(r, whats, paths, ns["model"], ns["x"], z)
+
+
+def grad_cam(ctx, r, kind):
+    """Grad-CAM and EigenCAM of the predicted class, over the network's input."""
+    from minicnn.explain import default_target_layer
+
+    lang, ns = ctx.lang, ctx.ns
+    name, weights_name, _, _ = NETWORKS[kind]
+    layer = next(n for n, m in ns["model"].named_modules() if m is default_target_layer(ns["model"]))
+    r.text(t(lang, "C.gradcam", model=name, layer=layer))
+    r.run(code(lang, "gradcam"), ns)
+    cam, eigen, c = ns["cam"], ns["eigen"], int(ns["c"][0])
+    label = ctx.categories[c]
+    fig = figures.cams(ns["rgb"], [cam, eigen], [t(lang, "fig.gradcam", name=label), t(lang, "fig.eigencam")])
+    r.figure(fig, "grad_cam.png", t(lang, "fig.gradcam.caption", model=name),
+             t(lang, "fig.weights", weights=pretrained.label(lang, weights_name, ctx.found[weights_name])))  # fmt: skip
+    row, col = np.unravel_index(int(np.argmax(cam)), cam.shape)
+    hottest = np.sort(cam.ravel())[::-1][: cam.size // 4].sum() / max(float(cam.sum()), 1e-12)
+    ctx.results.update(grad_cam=(int(row), int(col)), grad_cam_layer=layer)
+    r.answer(t(lang, "C.gradcam.answer", name=label, row=int(row), col=int(col), size=cam.shape[0],
+               share=percent(lang, hottest, 0)))  # fmt: skip
 
 
 def check_probabilities(ctx, r, kind, what, probs):

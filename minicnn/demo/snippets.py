@@ -453,4 +453,109 @@ for i in range(16):
     plt.imshow(feature_maps[0, i])
     plt.axis("off")
 '''),
+    "train.digits": ('''
+# train a small CNN on handwritten digits, and keep its first layer before and after (minicnn can train)
+from minicnn import datasets, nn, optim
+from minicnn.training import digits_cnn
+
+x_train, y_train = datasets.load_digits("train")  # 1,438 digits of 8x8 pixels and their labels
+x_test, y_test = datasets.load_digits("test")  # 359 others, kept aside to measure
+net = digits_cnn(generator=np.random.default_rng(0))  # conv 3x3 (32) -> pool -> conv 3x3 (64) -> pool -> linear
+before = net[0].weight.copy()  # its 32 first-layer kernels, random
+loss_fn = nn.CrossEntropyLoss()
+opt = optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+order = np.random.default_rng(0)
+for epoch in range(1, $epochs + 1):
+    for batch in np.array_split(order.permutation(len(x_train)), len(x_train) // 64):
+        opt.zero_grad()
+        loss = loss_fn(net(x_train[batch]), y_train[batch])  # forward, recorded
+        loss.backward()  # every weight's gradient, in .grad
+        opt.step()  # a small step against the gradient
+    with minicnn.no_grad():
+        accuracy = (net(x_test).argmax(axis=1) == y_test).mean()
+    print(f"{epoch=} {float(loss)=:.3f} {accuracy=:.3f}")
+after = net[0].weight
+''', '''
+# entraîner un petit CNN sur des chiffres manuscrits, et garder sa première couche avant et après (minicnn apprend)
+from minicnn import datasets, nn, optim
+from minicnn.training import digits_cnn
+
+x_train, y_train = datasets.load_digits("train")  # 1 438 chiffres de 8x8 pixels et leurs étiquettes
+x_test, y_test = datasets.load_digits("test")  # 359 autres, mis de côté pour mesurer
+net = digits_cnn(generator=np.random.default_rng(0))  # conv 3x3 (32) -> pool -> conv 3x3 (64) -> pool -> linéaire
+before = net[0].weight.copy()  # ses 32 noyaux de première couche, aléatoires
+loss_fn = nn.CrossEntropyLoss()
+opt = optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+order = np.random.default_rng(0)
+for epoch in range(1, $epochs + 1):
+    for batch in np.array_split(order.permutation(len(x_train)), len(x_train) // 64):
+        opt.zero_grad()
+        loss = loss_fn(net(x_train[batch]), y_train[batch])  # propagation avant, enregistrée
+        loss.backward()  # le gradient de chaque poids, dans .grad
+        opt.step()  # un petit pas contre le gradient
+    with minicnn.no_grad():
+        accuracy = (net(x_test).argmax(axis=1) == y_test).mean()
+    print(f"{epoch=} {float(loss)=:.3f} {accuracy=:.3f}")  # époque, perte, exactitude sur le test
+after = net[0].weight
+'''),
+    "learn.prewitt": ('''
+# learn Prewitt's kernel by gradient descent, from an image and its filtered version
+gray = img.mean(axis=1, keepdims=True)[:, :, 100:196, 150:246]  # a 96x96 grey patch of the cat, (1, 1, 96, 96)
+prewitt = np.array([[-1.0, 0.0, 1.0], [-1.0, 0.0, 1.0], [-1.0, 0.0, 1.0]], dtype=np.float32)[None, None]
+target = F.conv2d(gray, prewitt)  # what the unknown kernel must produce
+
+w = nn.Parameter(np.zeros((1, 1, 3, 3), np.float32))  # the kernel to learn, starting from zeros
+opt = optim.Adam([w], lr=0.05)
+losses, snapshots = [], []
+for step in range(300):
+    opt.zero_grad()
+    loss = F.mse_loss(F.conv2d(gray, w), target)  # mean squared distance to the target
+    loss.backward()  # d(loss)/dw, in w.grad
+    opt.step()
+    losses.append(float(loss))
+    if step in (0, 10, 30, 100, 299):
+        snapshots.append((step + 1, w[0, 0].copy()))
+print(f"{losses[0]=:.2e} {losses[-1]=:.2e}")  # the loss at the start and after 300 steps
+print(np.round(w[0, 0], 2))
+''', '''
+# apprendre le noyau de Prewitt par descente de gradient, à partir d'une image et de sa version filtrée
+gray = img.mean(axis=1, keepdims=True)[:, :, 100:196, 150:246]  # un morceau gris du chat, 96x96, (1, 1, 96, 96)
+prewitt = np.array([[-1.0, 0.0, 1.0], [-1.0, 0.0, 1.0], [-1.0, 0.0, 1.0]], dtype=np.float32)[None, None]
+target = F.conv2d(gray, prewitt)  # ce que le noyau inconnu doit produire
+
+w = nn.Parameter(np.zeros((1, 1, 3, 3), np.float32))  # le noyau à apprendre, parti de zéro
+opt = optim.Adam([w], lr=0.05)
+losses, snapshots = [], []
+for step in range(300):
+    opt.zero_grad()
+    loss = F.mse_loss(F.conv2d(gray, w), target)  # écart quadratique moyen à la cible
+    loss.backward()  # d(perte)/dw, dans w.grad
+    opt.step()
+    losses.append(float(loss))
+    if step in (0, 10, 30, 100, 299):
+        snapshots.append((step + 1, w[0, 0].copy()))
+print(f"{losses[0]=:.2e} {losses[-1]=:.2e}")  # la perte au départ et après 300 pas
+print(np.round(w[0, 0], 2))
+'''),
+    "gradcam": ('''
+# Grad-CAM: which regions made the network answer class c? (minicnn.explain, as pytorch-grad-cam)
+cam = minicnn.explain.grad_cam(model, x[0], class_index=int(c[0]))  # (H, W) in [0, 1], the input's size
+eigen = minicnn.explain.eigen_cam(model, x[0])  # EigenCAM: no gradient, no class
+rgb = x[0].transpose(1, 2, 0)
+rgb = (rgb - rgb.min()) / (rgb.max() - rgb.min())  # the network's input, back to colours for the picture
+print(cam.shape, f"{cam.min():.2f}..{cam.max():.2f}")
+
+plt.figure()
+plt.imshow(minicnn.explain.overlay(rgb, cam))
+''', '''
+# Grad-CAM : quelles régions ont fait répondre la classe c au réseau ? (minicnn.explain, comme pytorch-grad-cam)
+cam = minicnn.explain.grad_cam(model, x[0], class_index=int(c[0]))  # (H, W) dans [0, 1], la taille de l'entrée
+eigen = minicnn.explain.eigen_cam(model, x[0])  # EigenCAM : ni gradient, ni classe
+rgb = x[0].transpose(1, 2, 0)
+rgb = (rgb - rgb.min()) / (rgb.max() - rgb.min())  # l'entrée du réseau, remise en couleurs pour l'image
+print(cam.shape, f"{cam.min():.2f}..{cam.max():.2f}")
+
+plt.figure()
+plt.imshow(minicnn.explain.overlay(rgb, cam))
+'''),
 }  # fmt: skip

@@ -431,4 +431,74 @@ TEXT = {
     "what.probs": ("{model}, class probabilities", "{model}, probabilités des classes"),
     "what.dropout": ("{model}, eval-mode probabilities after dropout", "{model}, probabilités en mode évaluation"),
     "what.maps": ("feature maps of {layer}", "cartes de caractéristiques de {layer}"),
+    # ------------------------------------------------------------------ training (B.3, B.4, C.4)
+    "step.B3": ("B.3 One network, before and after training", "B.3 Un même réseau, avant et après apprentissage"),
+    "B.train": ("B.1 and B.2 compare two networks. Here minicnn trains one itself, with the loop a PyTorch user "
+                "writes (forward pass, loss, backward pass, one step of gradient descent): a small CNN on 1,438 "
+                "handwritten digits of 8x8 pixels (UCI's optdigits, shipped with minicnn). Its first layer is drawn "
+                "before and after on one scale: the same 32 kernels, changed by training alone. On images this "
+                "small the 3x3 kernels become contrast and edge detectors, not Gabor patterns. How the gradient of "
+                "a convolution is computed (a convolution with the flipped kernel): docs/training.md.",
+                "B.1 et B.2 comparent deux réseaux. Ici, minicnn en entraîne un lui-même, avec la boucle qu'écrit un "
+                "utilisateur de PyTorch (propagation avant, perte, rétropropagation, un pas de descente de "
+                "gradient) : un petit CNN sur 1 438 chiffres manuscrits de 8x8 pixels (la base optdigits de l'UCI, "
+                "fournie avec minicnn). Sa première couche est dessinée avant et après, sur une même échelle : les "
+                "mêmes 32 noyaux, modifiés par le seul apprentissage. Sur des images aussi petites, les noyaux 3x3 "
+                "deviennent des détecteurs de contraste et de contours, pas des motifs de Gabor. Comment se calcule "
+                "le gradient d'une convolution (une convolution par le noyau retourné) : docs/training.md."),
+    "B.train.answer": ("After {epochs} epochs, the network recognises {accuracy} of the {n} test digits, which it "
+                       "never saw during training (chance would give {chance}).",
+                       "Après {epochs} époques, le réseau reconnaît {accuracy} des {n} chiffres de test, qu'il n'a "
+                       "jamais vus pendant l'apprentissage (le hasard donnerait {chance})."),
+    "fig.digits": ("Digits CNN, first layer: 32 kernels of 3x3", "CNN des chiffres, première couche : 32 noyaux 3x3"),
+    "fig.digits.caption": ("The same network's first layer before and after training, on one symmetric scale",
+                           "La première couche d'un même réseau avant et après apprentissage, sur une même échelle "
+                           "symétrique"),
+    "fig.digits.random": ("before training (random)", "avant apprentissage (aléatoire)"),
+    "weights.digits": ("trained by minicnn on the shipped digits", "entraînés par minicnn sur les chiffres fournis"),
+    "step.B4": ("B.4 Learning the Prewitt kernel by gradient descent",
+                "B.4 Apprendre le noyau de Prewitt par descente de gradient"),
+    "B.learn": ("Training, reduced to its simplest: one unknown 3x3 kernel, and examples of what it must do (a grey "
+                "patch of the cat, and the same patch filtered by the Prewitt kernel of A.5). Starting from zeros, "
+                "gradient descent (Adam) adjusts the 9 weights to bring the kernel's output closer to the target, "
+                "measured by the mean squared difference. The gradient of that difference with respect to the "
+                "kernel is itself a correlation of the image with the error: minicnn's conv2d backward.",
+                "L'apprentissage, réduit à sa plus simple expression : un noyau 3x3 inconnu, et des exemples de ce "
+                "qu'il doit faire (un morceau gris du chat, et le même morceau filtré par le noyau de Prewitt de "
+                "A.5). Partie de zéro, la descente de gradient (Adam) ajuste les 9 poids pour rapprocher la sortie "
+                "du noyau de la cible, mesurée par l'écart quadratique moyen. Le gradient de cet écart par rapport "
+                "au noyau est lui-même une corrélation de l'image avec l'erreur : la rétropropagation du conv2d de "
+                "minicnn."),
+    "B.learn.answer": ("The loss falls from {start} to {end}, and the learned kernel is Prewitt's to within {error} "
+                       "(largest difference of a weight).",
+                       "La perte passe de {start} à {end}, et le noyau appris est celui de Prewitt à {error} près "
+                       "(le plus grand écart d'un poids)."),
+    "fig.learn.title": ("Learning the Prewitt kernel", "Apprendre le noyau de Prewitt"),
+    "fig.learn.loss": ("loss (mean squared error)", "perte (écart quadratique moyen)"),
+    "fig.learn.step": ("step", "pas"),
+    "fig.learn.kernel": ("after {step}", "après {step}"),
+    "fig.learn.caption": ("The loss at each step, and the kernel at five moments of its descent (one scale, 0 white)",
+                          "La perte à chaque pas, et le noyau à cinq moments de sa descente (une même échelle, 0 en "
+                          "blanc)"),
+    "step.C4": ("C.4 Where does the network look? Grad-CAM", "C.4 Où le réseau regarde-t-il ? Grad-CAM"),
+    "C.gradcam": ("Grad-CAM (Selvaraju et al., 2017) answers with one backward pass: the gradient of the score of "
+                  "class c with respect to the feature maps of a late layer tells how much each channel pushed "
+                  "towards that class; the maps weighted so, summed, their positive part kept, scaled to [0, 1] and "
+                  "enlarged to the image, make a heat map. Here {model} ({layer}). EigenCAM, beside it, needs no "
+                  "gradient: the first principal component of the same maps.",
+                  "Grad-CAM (Selvaraju et al., 2017) répond par une seule rétropropagation : le gradient du score de "
+                  "la classe c par rapport aux cartes d'une couche tardive indique combien chaque canal a poussé "
+                  "vers cette classe ; les cartes ainsi pondérées, sommées, réduites à leur partie positive, "
+                  "ramenées à [0, 1] et agrandies à la taille de l'image forment une carte de chaleur. Ici {model} "
+                  "({layer}). EigenCAM, à côté, n'utilise aucun gradient : la première composante principale des "
+                  "mêmes cartes."),
+    "C.gradcam.answer": ("The hottest point of the Grad-CAM map for class {name} is at row {row}, column {col} of the "
+                         "{size}x{size} input; {share} of the map's total lies in its hottest quarter.",
+                         "Le point le plus chaud de la carte Grad-CAM pour la classe {name} est en ligne {row}, "
+                         "colonne {col} de l'entrée {size}x{size} ; {share} du total de la carte se trouve dans son "
+                         "quart le plus chaud."),
+    "fig.gradcam": ("Grad-CAM, class {name}", "Grad-CAM, classe {name}"),
+    "fig.eigencam": ("EigenCAM (no gradient)", "EigenCAM (sans gradient)"),
+    "fig.gradcam.caption": ("{model}: where the network looked, with and without gradients",
+                            "{model} : où le réseau a regardé, avec et sans gradient"),
 }  # fmt: skip
