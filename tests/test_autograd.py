@@ -372,3 +372,36 @@ def test_parameters_are_arrays_that_share_the_assigned_memory():
     opt_target = conv.weight
     conv.load_state_dict({"weight": np.zeros((1, 1, 3, 3)), "bias": np.zeros(1)})
     assert conv.weight is opt_target and not conv.weight.any()  # copied in place: an optimizer keeps its array
+
+
+def test_a_network_of_every_layer_matches_torch_loss_and_every_gradient():
+    """Strided, padded, dilated and grouped convs, batch norm in training mode, ReLU6, pooling with ceil_mode and
+    padding, count_include_pad=False, adaptive pooling, dropout (p=0), label smoothing; float64, loss and every
+    gradient (input, weights, biases) and the running statistics."""
+    T = torch.nn
+    ref = T.Sequential(T.Conv2d(3, 8, 3, stride=2, padding=2, dilation=2), T.BatchNorm2d(8), T.ReLU6(inplace=True),
+                       T.Conv2d(8, 8, 3, padding=1, groups=4), T.ReLU(inplace=True),
+                       T.MaxPool2d(3, 2, padding=1, ceil_mode=True),
+                       T.AvgPool2d(2, ceil_mode=True, count_include_pad=False, padding=1), T.AdaptiveAvgPool2d((3, 2)),
+                       T.Flatten(), T.Dropout(0.0), T.Linear(48, 5)).double()  # fmt: skip
+    ours = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=2, dilation=2), nn.BatchNorm2d(8), nn.ReLU6(inplace=True),
+                         nn.Conv2d(8, 8, 3, padding=1, groups=4), nn.ReLU(inplace=True),
+                         nn.MaxPool2d(3, 2, padding=1, ceil_mode=True),
+                         nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False, padding=1),
+                         nn.AdaptiveAvgPool2d((3, 2)), nn.Flatten(), nn.Dropout(0.0),
+                         nn.Linear(48, 5)).double()  # fmt: skip
+    ours.load_state_dict({k: v.detach().numpy() for k, v in ref.state_dict().items()})
+    x, y = np.random.default_rng(0).standard_normal((4, 3, 23, 21)), np.array([0, 4, 2, 1])
+    tx = torch.tensor(x, requires_grad=True)
+    tloss = torch.nn.functional.cross_entropy(ref(tx), torch.tensor(y), label_smoothing=0.1)
+    tloss.backward()
+    xs = leaf(x)
+    loss = F.cross_entropy(ours(xs), y, label_smoothing=0.1)
+    loss.backward()
+    tol = tolerance(np.float64, "gradient")
+    assert abs(float(loss) - tloss.item()) <= tol * abs(tloss.item())
+    assert normalized_max_error(xs.grad, tx.grad.numpy()) <= tol
+    for (name, p), (_, tp) in zip(ours.named_parameters(), ref.named_parameters()):
+        assert normalized_max_error(p.grad, tp.grad.numpy()) <= tol, name
+    for (name, b), (_, tb) in zip(ours.named_buffers(), ref.named_buffers()):
+        assert normalized_max_error(b, tb.numpy()) <= tol, name
