@@ -402,6 +402,8 @@ def test_a_network_of_every_layer_matches_torch_loss_and_every_gradient():
     assert abs(float(loss) - tloss.item()) <= tol * abs(tloss.item())
     assert normalized_max_error(xs.grad, tx.grad.numpy()) <= tol
     for (name, p), (_, tp) in zip(ours.named_parameters(), ref.named_parameters()):
-        assert normalized_max_error(p.grad, tp.grad.numpy()) <= tol, name
+        # (the first conv's bias feeds a training-mode batch norm: its gradient is 0, rounding noise of 1e-17 in both)
+        scale = max(float(np.abs(tp.grad.numpy()).max()), 1e-3)
+        assert normalized_max_error(p.grad, tp.grad.numpy(), scale) <= tol, name
     for (name, b), (_, tb) in zip(ours.named_buffers(), ref.named_buffers()):
         assert normalized_max_error(b, tb.numpy()) <= tol, name
