@@ -223,3 +223,26 @@ def test_the_top5_labels_do_not_overlap():
         for b in boxes[i + 1 :]:
             assert not a.overlaps(b)
     matplotlib.pyplot.close(fig)
+
+
+def test_the_walkthrough_trains_learns_prewitt_explains_and_pictures_the_mechanics(reports):
+    """Issue 11's steps (the same network before and after training, Prewitt learned, Grad-CAM) and issue 12's
+    pictures of the mechanics, in both languages."""
+    for lang in ("en", "fr"):
+        results = reports[lang][0]
+        assert results["digits_accuracy"] > 0.8  # 3 epochs in --quick: far above chance (10%)
+        assert results["prewitt_learned_error"] < 0.1
+        total, out = results["window_sum"]
+        assert abs(total - out) < 1e-5 and results["im2col_shape"] == (9, 100)
+        assert results["receptive_fields"]["features.30"] == 212 and results["grad_cam_layer"] == "_blocks.15"
+        for name in (
+            "digits_kernels_before_after.png",
+            "prewitt_learned.png",
+            "grad_cam.png",
+            "one_output_pixel.png",
+            "im2col_matrix.png",
+            "conv_arithmetic.png",
+            "receptive_field.png",
+            "numbers_per_layer.png",
+        ):
+            assert name in results["figures"], name

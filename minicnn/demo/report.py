@@ -95,7 +95,8 @@ class Report:
         print("   " + t(self.lang, "check.console", what=what, error=f"{error:.2e}", verdict=verdict), flush=True)
 
     def write_html(self, title: str) -> Path:
-        parts = [f"<!DOCTYPE html><html lang='{self.lang}'><head><meta charset='utf-8'><title>{_e(title)}</title>",
+        head = "<meta charset='utf-8'><meta name='viewport' content='width=device-width, initial-scale=1'>"  # (phones)
+        parts = [f"<!DOCTYPE html><html lang='{self.lang}'><head>{head}<title>{_e(title)}</title>",
                  f"<style>{CSS}</style></head><body><h1>{_e(title)}</h1>"]  # fmt: skip
         for kind, value in self.items:
             if kind in ("h2", "h3"):

@@ -7,7 +7,7 @@ import numpy as np
 
 import minicnn.functional as F
 from minicnn.data import sample_image_path
-from minicnn.demo import figures
+from minicnn.demo import figures, mechanics
 from minicnn.demo.snippets import code
 from minicnn.demo.text import number, t
 from minicnn.summary import summarize
@@ -41,6 +41,7 @@ def section_a(ctx, r):
         ctx.results["prewitt_shape"] = magnitude.shape
         ctx.checker.conv(r, t(lang, "what.prewitt1"), img, ns["kernel1"], out1)
         ctx.checker.conv(r, t(lang, "what.prewitt2"), img, ns["kernel2"], out2)
+        window_and_columns(ctx, r)
     with r.step(t(lang, "step.A6")):
         r.text(t(lang, "A.relu"))
         r.run(code(lang, "relu"), ns)
@@ -82,6 +83,9 @@ def gaussian_blur(ctx, r):
              out_max=number(lang, blurred.max(), 2)))  # fmt: skip
     r.text(t(lang, "A.stride"))
     r.run(code(lang, "stride"), ns)
+    r.text(t(lang, "A.mech.arith"))
+    r.figure(mechanics.arithmetic(lambda key, **v: t(lang, key, **v)), "conv_arithmetic.png",
+             t(lang, "fig.mech.arith.caption"))  # fmt: skip
     ctx.results["blurred_shape"] = blurred.shape
     ctx.results["gaussian_sum"] = float(kernel.sum())
     ctx.checker.conv(r, t(lang, "what.gauss"), img, kernel, blurred)
@@ -104,6 +108,34 @@ def layer_30(ctx, r):
     r.answer(t(lang, "A.answer", type=row.type, out="x".join(map(str, row.output_shape[1:])), inp="3x256x256",
                factor=256 // side, channels=channels, side=side, avgpool=repr(vgg.avgpool),
                pooled=pooled.output_shape[-1], flat=number(lang, vgg.classifier[0].in_features)))  # fmt: skip
+    words = lambda key, **v: t(lang, key, **v)  # noqa: E731
+    rf = mechanics.receptive_fields(vgg)
+    ctx.results["receptive_fields"] = {name: side for name, _, side, _ in rf}
+    r.text(t(lang, "A.mech.rf"))
+    picture = np.clip(ns["img"][0].transpose(1, 2, 0), 0, 1)  # the cat at 256x256, as the network sees it
+    r.figure(mechanics.receptive_field_picture(picture, rf, words), "receptive_field.png",
+             t(lang, "fig.mech.rf.caption"), t(lang, "fig.weights", weights=t(lang, "weights.random")))  # fmt: skip
+    r.text(t(lang, "A.mech.shrink"))
+    shapes = [(t(lang, "mech.input.name"), (3, 256, 256))]
+    shapes += [(row.name, row.output_shape[1:]) for row in rows if row.name.startswith("features.")]
+    r.figure(mechanics.shrinking(shapes, words, lambda v: number(lang, v)), "numbers_per_layer.png",
+             t(lang, "fig.mech.shrink.caption"))  # fmt: skip
+
+
+def window_and_columns(ctx, r):
+    """One output pixel of the Prewitt filter number by number, and im2col's matrix of real windows of the cat."""
+    lang, ns = ctx.lang, ctx.ns
+    words = lambda key, **v: t(lang, key, **v)  # noqa: E731
+    red = ns["img"][0, 0]  # (256, 256), the red channel
+    prewitt = ns["kernel1"][0, 0]  # (3, 3)
+    r.text(t(lang, "A.mech.window"))
+    fig, total, out = mechanics.window_sum(red, prewitt, (120, 100), words, lambda v: number(lang, v, 2))
+    ctx.results["window_sum"] = (total, out)
+    r.figure(fig, "one_output_pixel.png", t(lang, "fig.mech.window.caption"))
+    r.text(t(lang, "A.mech.im2col"))
+    fig, shape = mechanics.im2col_picture(red, (120, 100), 12, words)
+    ctx.results["im2col_shape"] = shape
+    r.figure(fig, "im2col_matrix.png", t(lang, "fig.mech.im2col.caption"))
 
 
 def layer_table(rows, lang) -> str:

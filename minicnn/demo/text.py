@@ -501,4 +501,75 @@ TEXT = {
     "fig.eigencam": ("EigenCAM (no gradient)", "EigenCAM (sans gradient)"),
     "fig.gradcam.caption": ("{model}: where the network looked, with and without gradients",
                             "{model} : où le réseau a regardé, avec et sans gradient"),
+    # ------------------------------------------------------------------ pictures of the mechanics (mechanics.py)
+    "A.mech.window": ("How one output pixel is computed: the kernel is laid over a 3x3 window of the image, the 9 "
+                      "pairs of numbers are multiplied and the products summed (formula (1), in two dimensions). Here "
+                      "the Prewitt kernel on the red channel; conv2d gives the same number.",
+                      "Comment se calcule un pixel de sortie : le noyau est posé sur une fenêtre 3x3 de l'image, les 9 "
+                      "paires de nombres sont multipliées et les produits additionnés (la formule (1), en deux "
+                      "dimensions). Ici, le noyau de Prewitt sur le canal rouge ; conv2d donne le même nombre."),
+    "A.mech.im2col": ("Computed window after window, a convolution is slow in Python. im2col (\"image to columns\") "
+                      "copies every window into a column of a matrix, and the whole convolution becomes one matrix "
+                      "product, which BLAS computes near the machine's peak. Below, the column matrix of a 12x12 patch "
+                      "of the cat, built by minicnn's own im2col: each of its 100 windows is a column of 9 numbers.",
+                      "Calculée fenêtre après fenêtre, une convolution est lente en Python. im2col (« image vers "
+                      "colonnes ») recopie chaque fenêtre dans une colonne d'une matrice, et toute la convolution "
+                      "devient un seul produit de matrices, que BLAS calcule près de la vitesse maximale de la "
+                      "machine. Ci-dessous, la matrice des colonnes d'un morceau 12x12 du chat, construite par la "
+                      "fonction im2col de minicnn : chacune de ses 100 fenêtres est une colonne de 9 nombres."),
+    "A.mech.arith": ("Stride, padding and dilation on small grids, after Vincent Dumoulin's conv_arithmetic: each "
+                     "output size is the one conv2d returns, and the relation o = ⌊(i + 2p − d(k − 1) − 1) / s⌋ + 1 "
+                     "predicts it (tests/test_mechanics.py checks the relation as a Hypothesis property).",
+                     "Le pas, la bordure et la dilatation sur de petites grilles, d'après conv_arithmetic de Vincent "
+                     "Dumoulin : chaque taille de sortie est celle que renvoie conv2d, et la relation "
+                     "o = ⌊(i + 2p − d(k − 1) − 1) / s⌋ + 1 la prédit (tests/test_mechanics.py vérifie la relation, "
+                     "comme propriété Hypothesis)."),
+    "A.mech.rf": ("Each layer sees more of the image than the one before: a 3x3 convolution widens the view by 2 "
+                  "steps of the layer below, and a 2x2 max pooling doubles the step. The receptive field of the centre "
+                  "pixel after a few layers of VGG16, computed layer by layer (tests/test_mechanics.py checks the rule "
+                  "against the support of a gradient):",
+                  "Chaque couche voit une plus grande partie de l'image que la précédente : une convolution 3x3 "
+                  "élargit la vue de 2 pas de la couche du dessous, et un maxpooling 2x2 double le pas. Le champ "
+                  "récepteur du pixel central après quelques couches du VGG16, calculé couche par couche "
+                  "(tests/test_mechanics.py vérifie la règle sur le support d'un gradient) :"),
+    "A.mech.shrink": ("And the count of numbers: each max pooling divides it by 4, each doubling of the channels "
+                      "multiplies it by 2.",
+                      "Et le nombre de valeurs : chaque maxpooling le divise par 4, chaque doublement des canaux le "
+                      "multiplie par 2."),
+    "mech.window": ("output pixel ({i}, {j}): its 3x3 window", "pixel de sortie ({i}, {j}) : sa fenêtre 3x3"),
+    "mech.input": ("the window (red channel)", "la fenêtre (canal rouge)"),
+    "mech.kernel": ("the kernel (Prewitt)", "le noyau (Prewitt)"),
+    "mech.products": ("window × kernel, term by term", "fenêtre × noyau, terme à terme"),
+    "mech.sum": ("sum of the 9 products = {total}; conv2d gives {out}",
+                 "somme des 9 produits = {total} ; conv2d donne {out}"),
+    "mech.patch": ("a {size}x{size} patch of the cat", "un morceau {size}x{size} du chat"),
+    "mech.columns": ("one column per output pixel ({n})", "une colonne par pixel de sortie ({n})"),
+    "mech.taps": ("kernel tap (u, v)", "case du noyau (u, v)"),
+    "mech.cols": ("im2col: the column matrix, {shape}; the red column is the red window",
+                  "im2col : la matrice des colonnes, {shape} ; la colonne rouge est la fenêtre rouge"),
+    "mech.o": ("output size o = {o}", "taille de sortie o = {o}"),
+    "mech.in": ("input (padding hatched)", "entrée (bordure hachurée)"),
+    "mech.out": ("output", "sortie"),
+    "mech.relation": ("o = ⌊(i + 2p − d(k − 1) − 1) / s⌋ + 1: the first two windows (red, orange) and the output "
+                      "pixels they make",
+                      "o = ⌊(i + 2p − d(k − 1) − 1) / s⌋ + 1 : les deux premières fenêtres (rouge, orange) et les "
+                      "pixels de sortie qu'elles produisent"),
+    "mech.rf.label": ("after {name}: {rf}x{rf} pixels", "après {name} : {rf}x{rf} pixels"),
+    "mech.rf": ("What the centre pixel of a layer sees of the image (its receptive field)",
+                "Ce que le pixel central d'une couche voit de l'image (son champ récepteur)"),
+    "mech.layer": ("module of vgg.features (the input on the left)", "module de vgg.features (l'entrée à gauche)"),
+    "mech.count": ("numbers in its output", "nombre de valeurs en sortie"),
+    "mech.input.name": ("input", "entrée"),
+    "mech.shrink": ("{first} input numbers become {last} at layer 30",
+                    "{first} nombres en entrée deviennent {last} à la couche 30"),
+    "fig.mech.window.caption": ("One output pixel of the Prewitt filter, number by number (red channel)",
+                                "Un pixel de sortie du filtre de Prewitt, nombre par nombre (canal rouge)"),
+    "fig.mech.im2col.caption": ("im2col built from real windows of the cat", "im2col construit sur de vraies fenêtres "
+                                "du chat"),
+    "fig.mech.arith.caption": ("Output sizes with stride, padding and dilation (conv_arithmetic's relation)",
+                               "Tailles de sortie avec pas, bordure et dilatation (la relation de conv_arithmetic)"),
+    "fig.mech.rf.caption": ("The receptive field growing through VGG16",
+                            "Le champ récepteur qui grandit dans le VGG16"),
+    "fig.mech.shrink.caption": ("How many numbers each layer of VGG16 holds, for a 3x256x256 input",
+                                "Combien de valeurs contient chaque couche du VGG16, pour une entrée 3x256x256"),
 }  # fmt: skip
