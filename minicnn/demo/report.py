@@ -124,7 +124,7 @@ class Report:
                 name, caption, weights, png = value
                 data = base64.b64encode(png).decode("ascii")
                 parts.append(
-                    f"<figure><a href='{_e(name)}'><img src='data:image/png;base64,{data}' alt='{_e(caption)}'></a>"
+                    f"<figure><img src='data:image/png;base64,{data}' alt='{_e(caption)}' title='{_e(name)}'>"
                     f"<figcaption>{_e(caption)}"
                     + (f"<br><span class='weights'>{_e(weights)}</span>" if weights else "")
                     + "</figcaption></figure>"
@@ -213,5 +213,6 @@ pre.code { background: #eef3ff; margin-bottom: 0; } pre.out { margin-top: 0; bor
 .formula { font-family: serif; font-size: 1.15em; text-align: center; } summary { cursor: pointer; color: #335; }
 .answer { background: #fff6d5; padding: .5em; font-weight: bold; }
 .check.ok { color: #176117; } .check.bad { color: #a00; font-weight: bold; } figure { margin: 1em 0; }
-img { max-width: 100%; border: 1px solid #ddd; } figcaption { font-size: .95em; } .weights { color: #555; }
+img { max-width: 100%; box-sizing: border-box; border: 1px solid #ddd; } figcaption { font-size: .95em; }
+.weights { color: #555; } p, figcaption, li { overflow-wrap: anywhere; }
 """
