@@ -43,11 +43,13 @@ def is_grad_enabled() -> bool:
     return _mode() is not False
 
 
-class set_grad_enabled(contextlib.ContextDecorator):
-    """Record the tape (``mode=True``) or not (``False``) inside a ``with`` block or a decorated function."""
+class _GradMode(contextlib.ContextDecorator):
+    """Sets this thread's grad mode inside a ``with`` block or a decorated function, then restores it."""
 
-    def __init__(self, mode: bool):
-        self.mode, self._previous = bool(mode), []
+    mode = None
+
+    def __init__(self):
+        self._previous = []
 
     def __enter__(self):
         self._previous.append(_mode())
@@ -57,21 +59,41 @@ class set_grad_enabled(contextlib.ContextDecorator):
         _state.mode = self._previous.pop()
 
     def _recreate_cm(self):  # a decorated function gets a fresh context at every call (threads, recursion)
-        return set_grad_enabled(self.mode)
+        return type(self)()
 
 
-class no_grad(set_grad_enabled):
+class no_grad(_GradMode):
     """Nothing is recorded inside: plain arrays out, no memory kept for a backward (inference, optimizer steps)."""
 
-    def __init__(self):
-        super().__init__(False)
+    mode = False
 
 
-class enable_grad(set_grad_enabled):
+class enable_grad(_GradMode):
     """Record inside, even within ``no_grad`` and even for a model in evaluation mode (Grad-CAM needs this)."""
 
-    def __init__(self):
-        super().__init__(True)
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """``set_grad_enabled(False)`` turns recording off at once for this thread (as a plain call, as in torch), or for a
+    ``with`` block or a decorated function, after which the previous mode comes back."""
+
+    def __init__(self, mode: bool):
+        super().__init__()
+        self.mode = bool(mode)
+        self._before_call = _mode()
+        _state.mode = self.mode
+
+    def __enter__(self):
+        self._previous.append(self._before_call)
+        _state.mode = self.mode
+
+    def _recreate_cm(self):
+        previous = _mode()
+        cm = set_grad_enabled(self.mode)
+        cm._before_call = previous
+        _state.mode = previous  # the decorated function sets it on entering, not its definition
+        return cm
 
 
 def model_call_records(module_training: bool, args) -> contextlib.AbstractContextManager:
@@ -159,8 +181,26 @@ class Tensor(np.ndarray):
         return _getitem(self, index)
 
     def __setitem__(self, index, value):
-        np.ndarray.__setitem__(self.view(np.ndarray), index, np.asarray(value))
-        self._bump()
+        """``t[index] = value``. On an array of the tape (or with a value that requires a gradient) the write is
+        recorded, as torch's CopySlices: the old values there get no gradient, ``value`` gets theirs. On a leaf (a
+        Parameter) it is an edit of the values, counted by the version (torch requires ``no_grad`` for it)."""
+        record = is_grad_enabled() and not (self.is_leaf and self.requires_grad)
+        record = record and (self.grad_fn is not None or requires_grad(value))
+        _refuse_edit_of_a_recorded_view(self)
+        index = tuple(plain_array(i) for i in index) if isinstance(index, tuple) else plain_array(index)
+        if not record:
+            np.ndarray.__setitem__(self.view(np.ndarray), index, plain_array(value))
+            self._bump()
+            return
+        shape = np.shape(value)
+
+        def copy_slices_backward(g):
+            kept = g.copy()
+            kept[index] = 0  # overwritten: the old values no longer reach the output
+            return kept, _unbroadcast(np.asarray(g[index]), shape)
+
+        np.ndarray.__setitem__(self.view(np.ndarray), index, plain_array(value))
+        _record("CopySlices", None, copy_slices_backward, (self, value), (), inplace_target=self)
 
     def sum(self, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
         if out is not None or dtype is not None or kwargs:
@@ -185,6 +225,13 @@ class Tensor(np.ndarray):
         if record and out is not None and any(not isinstance(o, Tensor) or o.is_leaf for o in out):
             record = False  # into a plain array (NumPy's own out=, e.g. in np.round), or editing a parameter in place
             # (see Node's version checks): computed, not recorded
+        for o in out or ():
+            _refuse_edit_of_a_recorded_view(o)
+            if not record and isinstance(o, Tensor) and o.grad_fn is not None and is_grad_enabled():
+                raise RuntimeError(
+                    f"np.{ufunc.__name__} cannot write into an array of the tape (its gradient would be lost): write "
+                    "`y = f(y)` instead of `f(y, out=y)`, or detach it (`y.detach()`) if no gradient must flow"
+                )
         if not record:
             result = getattr(ufunc, method)(*plain, **kwargs)
             if out is None:
@@ -195,7 +242,8 @@ class Tensor(np.ndarray):
             return out[0] if len(out) == 1 else out
         result, backward_fn = rule(*plain, **kwargs)
         target = out[0] if out is not None else None
-        return _record(ufunc.__name__, result, backward_fn, inputs, saved=(), inplace_target=target)
+        saved = inputs if ufunc is np.matmul else ()  # (multiply and divide keep copies of their operands)
+        return _record(ufunc.__name__, result, backward_fn, inputs, saved=saved, inplace_target=target)
 
 
 class Parameter(Tensor):
@@ -215,15 +263,22 @@ class Parameter(Tensor):
         return (Parameter, (np.asarray(self).copy(), self.requires_grad))
 
     def __deepcopy__(self, memo):
-        return Parameter(np.asarray(self).copy(), self.requires_grad)
+        return Parameter(np.asarray(self).copy(order="K"), self.requires_grad)  # K: a channels-last weight stays so
 
     def __repr__(self):
         return "Parameter containing:\n" + repr(np.asarray(self))
 
 
 def plain_array(a):
-    """``a`` as a plain ``np.ndarray`` view if it is a Tensor, else ``a`` itself."""
-    return a.view(np.ndarray) if isinstance(a, Tensor) else a
+    """``a`` as a plain ``np.ndarray`` if it is a Tensor (the plain array it views when it is all of it: a closure
+    that keeps it then keeps no Tensor, hence no cycle through the Tensor's node), else ``a`` itself."""
+    if not isinstance(a, Tensor):
+        return a
+    base = a.base
+    if (type(base) is np.ndarray and base.shape == a.shape and base.strides == a.strides and base.dtype == a.dtype
+            and base.__array_interface__["data"][0] == a.__array_interface__["data"][0]):  # fmt: skip
+        return base
+    return a.view(np.ndarray)
 
 
 def requires_grad(a) -> bool:
@@ -244,7 +299,7 @@ class Node:
 
     def __init__(self, name, backward_fn, edges, saved):
         self.name, self.backward_fn, self.edges = name, backward_fn, edges
-        self.saved = [(t, t._version) for t in saved if isinstance(t, Tensor)]
+        self.saved = _versions(saved)
         self.hooks, self.retained = [], []
 
     def __repr__(self):
@@ -280,9 +335,10 @@ def _record(name, output, backward_fn, inputs, saved, inplace_target=None):
     if inplace_target is not None:
         if inplace_target.is_leaf and inplace_target.requires_grad:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-        for t in inplace_target.grad_fn.retained if inplace_target.grad_fn else ():
-            if t is inplace_target:  # torch moves retain_grad to the array's new history
-                node.retained.append(t)
+        old = inplace_target.grad_fn
+        if old is not None and any(t is inplace_target for t in old.retained):  # retain_grad moves to the new history
+            old.retained[:] = [t for t in old.retained if t is not inplace_target]
+            node.retained.append(inplace_target)
         inplace_target._bump()
         inplace_target.grad_fn, inplace_target.requires_grad = node, True
         return inplace_target
@@ -322,7 +378,8 @@ def backward(tensor, gradient=None, retain_graph: bool = False):
                 t.grad = grad.copy() if t.grad is None else t.grad + grad
             if isinstance(node, _Accumulate):
                 leaf = node.leaf
-                leaf.grad = grad.astype(leaf.dtype).reshape(leaf.shape) if leaf.grad is None else leaf.grad + grad
+                grad = grad.astype(leaf.dtype, copy=False).reshape(leaf.shape)
+                leaf.grad = grad.copy() if leaf.grad is None else leaf.grad + grad
                 continue
             if node.backward_fn is None:
                 raise RuntimeError(
@@ -333,7 +390,7 @@ def backward(tensor, gradient=None, retain_graph: bool = False):
             _check_versions(node)
             input_grads = node.backward_fn(grad)
             if not retain_graph:
-                node.backward_fn, node.saved = None, []
+                node.backward_fn, node.saved, node.retained = None, [], []
             for edge, g in zip(node.edges, input_grads):
                 if edge is not None and g is not None:
                     grads[edge] = g if edge not in grads else grads[edge] + g
@@ -355,13 +412,19 @@ def _topological_order(root):
     return order[::-1]
 
 
+def _versions(tensors):
+    """What a node remembers of the arrays its backward reads: each one's version counter (shared with its views),
+    the version now, and a description for the error; not the array itself (the output would hold its own node)."""
+    return [(t.__dict__.setdefault("_box", [0]), t._version, f"{t.dtype} array of shape {list(t.shape)}")
+            for t in tensors if isinstance(t, Tensor)]  # fmt: skip
+
+
 def _check_versions(node):
-    for t, version in node.saved:
-        if t._version != version:
+    for box, version, what in node.saved:
+        if box[0] != version:
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace operation: "
-                f"[{t.dtype} array of shape {list(t.shape)}], which is output 0 of {t.grad_fn or 'a leaf'}, is at "
-                f"version {t._version}; expected version {version} instead."
+                f"[{what}] of {node} is at version {box[0]}; expected version {version} instead."
             )
 
 
@@ -430,8 +493,7 @@ class _Op:
             output, extra = output[0], output[1:]
         target = bound.arguments["input"] if inplace else None
         out = _record(_node_name(self.__name__), output, backward_fn, inputs, [], inplace_target=target)
-        out.grad_fn.saved = [(t, t._version) for t in (out if s is output_marker else s for s in saved)
-                             if isinstance(t, Tensor)]  # fmt: skip
+        out.grad_fn.saved = _versions(out if s is output_marker else s for s in saved)
         return out if extra is None else (out, *extra)
 
 
@@ -443,6 +505,14 @@ def _node_name(op):
 
 
 # ------------------------------------------------------------- array methods and arithmetic on Tensors
+
+
+def _refuse_edit_of_a_recorded_view(t):
+    if isinstance(t, Tensor) and t.__dict__.get("_view_of_recorded") and is_grad_enabled():
+        raise RuntimeError(
+            "minicnn does not record an in-place edit through a view of an array of the tape (the array's own "
+            "gradient would be wrong): edit the array itself (`y[i] = v`, not `y.reshape(...)[j] = v`)"
+        )
 
 
 def _unbroadcast(grad, shape):
@@ -484,11 +554,22 @@ def _negative(a, out=None):
     return np.negative(a, out=out), lambda g: (-g,)
 
 
-def _matmul(a, b, out=None):  # 2-D operands (or a batch of them)
-    return np.matmul(a, b, out=out), lambda g: (
-        _unbroadcast(g @ np.swapaxes(b, -1, -2), _shape(a)),
-        _unbroadcast(np.swapaxes(a, -1, -2) @ g, _shape(b)),
-    )
+def _matmul(a, b, out=None):
+    """a @ b: dL/da = G b^T, dL/db = a^T G (a 1-D operand is a row or a column, as np.matmul treats it)."""
+    a2 = a[None] if np.ndim(a) == 1 else a  # (1, k)
+    b2 = b[:, None] if np.ndim(b) == 1 else b  # (k, 1)
+
+    def backward(g):
+        g2 = np.asarray(g)
+        if np.ndim(b) == 1:
+            g2 = g2[..., None]
+        if np.ndim(a) == 1:
+            g2 = g2[..., None, :]
+        ga = _unbroadcast(g2 @ np.swapaxes(b2, -1, -2), np.shape(a2))
+        gb = _unbroadcast(np.swapaxes(a2, -1, -2) @ g2, np.shape(b2))
+        return ga.reshape(np.shape(a)), gb.reshape(np.shape(b))
+
+    return np.matmul(a, b, out=out), backward
 
 
 _UFUNC_RULES = {
@@ -509,6 +590,8 @@ def _method(name, forward, backward_of):
         out = forward(x)
         if is_grad_enabled() and t.requires_grad:
             result = _record(name, out, lambda g: (backward_of(x, g),), (t,), ())
+            if isinstance(out, np.ndarray) and out.base is not None and not t.is_leaf:
+                result._view_of_recorded = True  # an in-place edit through it would bypass t's history
         elif isinstance(out, np.ndarray) and out.base is not None:
             result = out.view(Tensor)  # an untracked view, still a Tensor so that writes through it are seen
         else:
@@ -521,7 +604,8 @@ def _method(name, forward, backward_of):
 
 
 def _reshape(t, *shape, **kwargs):
-    return _method("ViewBackward", lambda x: x.reshape(*shape, **kwargs), lambda x, g: g.reshape(x.shape))(t)
+    return _method("ViewBackward", lambda x: x.reshape(*shape, **kwargs),
+                   lambda x, g: g.reshape(x.shape, **kwargs))(t)  # fmt: skip
 
 
 def _transpose(t):

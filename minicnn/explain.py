@@ -33,28 +33,45 @@ def default_target_layer(model) -> nn.Module:
 
 
 def _activations(model, image, target_layer, record):
-    """Run ``model`` in evaluation mode on ``image`` (C, H, W) or (1, C, H, W); return the class scores (1, classes)
-    and the target layer's output (1, K, h, w), recorded on the tape if ``record``."""
+    """Run ``model`` in evaluation mode on ``image`` (C, H, W) or (1, C, H, W); return the class scores (1, classes),
+    the target layer's output (1, K, h, w) and, if ``record``, a list that ``backward`` fills with its gradient.
+
+    Only what follows the target layer is recorded (the parameters do not require a gradient meanwhile, so no
+    parameter's ``.grad`` changes); the gradient is read by a hook on the layer's output as it was produced, before any
+    in-place op that follows (a ReLU), as pytorch-grad-cam reads it. Every module's mode is restored afterwards."""
     x = image[None] if image.ndim == 3 else image
     if x.ndim != 4 or x.shape[0] != 1:
         raise ValueError(f"expected one image (C, H, W) or (1, C, H, W), got shape {tuple(image.shape)}")
-    seen = []
+    seen, grads = [], []
 
     def keep(module, inputs, output):
-        seen.append(output.retain_grad() if isinstance(output, Tensor) else output)
+        if not record:
+            seen.append(output)
+            return None
+        start = np.asarray(output).view(Tensor).requires_grad_()  # where the backward stops
+        activations = start * 1  # the same values, an array of the tape: later in-place ops are recorded after it
+        activations.register_hook(grads.append)
+        seen.append(activations)
+        return activations
 
+    modes = {m: m.training for m in model.modules()}
+    flags = [(p, p.requires_grad) for p in model.parameters() if isinstance(p, Tensor)]
     handle = target_layer.register_forward_hook(keep)
-    was_training = model.training
     model.eval()  # batch norm on its running statistics, dropout off
     try:
+        for p, _ in flags:
+            p.requires_grad = False
         with enable_grad() if record else no_grad():
             scores = model(x)
     finally:
         handle.remove()
-        model.train(was_training)
+        for m, mode in modes.items():
+            object.__setattr__(m, "training", mode)
+        for p, flag in flags:
+            p.requires_grad = flag
     if not seen:
         raise ValueError("target_layer did not run during the forward pass: is it a module of this model?")
-    return scores, seen[-1]
+    return scores, seen[-1], grads
 
 
 def scale_and_resize(cam, size):
@@ -70,11 +87,11 @@ def grad_cam(model, image, target_layer=None, class_index=None):
     """Grad-CAM of ``class_index`` (default: the top class) at ``target_layer`` (default: see
     ``default_target_layer``) for one preprocessed ``image`` (C, H, W) or (1, C, H, W): an (H, W) map in [0, 1]."""
     target_layer = target_layer or default_target_layer(model)
-    scores, activations = _activations(model, image, target_layer, record=True)
+    scores, activations, grads = _activations(model, image, target_layer, record=True)
     if class_index is None:
         class_index = int(np.argmax(np.asarray(scores)[0]))
-    scores[0, class_index].backward()  # dy_c / d(every recorded array); the target layer's kept in .grad
-    A, G = np.asarray(activations)[0], np.asarray(activations.grad)[0]  # (K, h, w) each
+    scores[0, class_index].backward()  # dy_c / d(the target layer's output), caught by the hook into grads
+    A, G = np.asarray(activations)[0], np.asarray(grads[-1])[0]  # (K, h, w) each
     weights = G.mean(axis=(1, 2))  # (K,): how much y_c grows with each channel, on average over the map
     cam = np.maximum((weights[:, None, None] * A).sum(axis=0), 0)  # (h, w)
     return scale_and_resize(cam, image.shape[-2:])
@@ -84,7 +101,7 @@ def eigen_cam(model, image, target_layer=None):
     """EigenCAM: the target layer's activations (K, h, w), as h*w points of K numbers, centred, projected on their
     first principal component (the SVD's first right singular vector); positive part, scaled and resized."""
     target_layer = target_layer or default_target_layer(model)
-    _, activations = _activations(model, image, target_layer, record=False)
+    _, activations, _ = _activations(model, image, target_layer, record=False)
     A = np.nan_to_num(np.asarray(activations)[0].astype(np.float64))  # (K, h, w)
     points = A.reshape(A.shape[0], -1).T  # (h*w, K)
     points = points - points.mean(axis=0)

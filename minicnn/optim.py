@@ -27,8 +27,12 @@ class Optimizer:
             raise ValueError("optimizer got an empty parameter list")
         groups = params if isinstance(params[0], dict) else [{"params": params}]
         self.defaults, self.param_groups, self.state = defaults, [], {}
+        seen = set()
         for group in groups:
             group = {**defaults, **group, "params": list(group["params"])}
+            if seen & {id(p) for p in group["params"]}:
+                raise ValueError("some parameters appear in more than one parameter group")
+            seen |= {id(p) for p in group["params"]}
             for p in group["params"]:
                 if not isinstance(p, Parameter):
                     what = type(p).__name__
@@ -40,7 +44,10 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    p.grad = None if set_to_none else np.zeros_like(p.grad)
+                    if set_to_none:
+                        p.grad = None
+                    else:
+                        p.grad[...] = 0
 
     @no_grad()
     def step(self, closure=None):

@@ -44,12 +44,15 @@ def batches(images, labels, batch_size, rng):
 
 def accuracy(model, images, labels, batch_size=512) -> float:
     """The fraction of images whose highest class score is their label (evaluation mode, nothing recorded)."""
-    was_training = model.training
+    modes = {m: m.training for m in model.modules()}
     model.eval()
-    with minicnn.no_grad():
-        correct = sum(int((model(images[i : i + batch_size]).argmax(1) == labels[i : i + batch_size]).sum())
-                      for i in range(0, len(images), batch_size))  # fmt: skip
-    model.train(was_training)
+    try:
+        with minicnn.no_grad():
+            correct = sum(int((model(images[i : i + batch_size]).argmax(1) == labels[i : i + batch_size]).sum())
+                          for i in range(0, len(images), batch_size))  # fmt: skip
+    finally:
+        for m, mode in modes.items():  # each module's own mode back (a batch norm kept in eval stays so)
+            object.__setattr__(m, "training", mode)
     return correct / len(images)
 
 

@@ -167,3 +167,20 @@ def test_the_loop_in_docs_training_md_runs_and_learns(capsys):
     exec(compile(code, "docs/training.md", "exec"), {})
     losses = [float(line.split()[1]) for line in capsys.readouterr().out.splitlines()]
     assert len(losses) == 10 and losses[-1] < 0.5 * losses[0]
+
+
+def test_grad_cam_changes_nothing_in_the_model():
+    """No parameter's .grad touched, every module's own mode restored (a batch norm kept in eval stays so)."""
+    from minicnn import models
+
+    minicnn.manual_seed(0)
+    model = models.resnet50()
+    model.layer1[0].bn1.eval()  # a mixed-mode model, in training otherwise
+    grads_before = [p.grad for p in model.parameters()]
+    x = np.random.default_rng(0).standard_normal((3, 64, 64)).astype(np.float32)
+    first = minicnn.explain.grad_cam(model, x, class_index=3)
+    again = minicnn.explain.grad_cam(model, x, class_index=3)
+    np.testing.assert_array_equal(first, again)
+    assert [p.grad for p in model.parameters()] == grads_before
+    assert model.training and not model.layer1[0].bn1.training and model.layer1[0].bn2.training
+    assert all(p.requires_grad for p in model.parameters())

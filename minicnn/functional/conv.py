@@ -89,6 +89,11 @@ def _(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, al
     return out, backward
 
 
+#: conv2d_backward builds the column matrix of this many elements at most at a time (64 MB of float32): a few images
+#: of VGG16's first layers, a whole batch of small images.
+BACKWARD_COLUMNS = 1 << 24
+
+
 @silent_ieee
 def conv2d_backward(grad_output, input, weight, spec):
     r"""The gradients of ``conv2d`` with respect to its input, weight and bias, by im2col and its adjoint col2im.
@@ -116,12 +121,14 @@ def conv2d_backward(grad_output, input, weight, spec):
     g = np.ascontiguousarray(grad_output).reshape(N, G, spec.C_out_g, P)  # (N, G, C_out_g, OH*OW)
     grad_weight = np.zeros((G, spec.C_out_g, K), dtype=input.dtype)
     grad_x = np.empty(x.shape, dtype=input.dtype)
-    for n in range(N):  # one image at a time: the column matrix of a batch would not fit in memory
-        cols = im2col(x[n : n + 1], (spec.KH, spec.KW), spec.stride, spec.dilation).reshape(G, K, P)
-        grad_weight += g[n] @ cols.transpose(0, 2, 1)  # (G, C_out_g, P) @ (G, P, K)
-        grad_cols = w.transpose(0, 2, 1) @ g[n]  # (G, K, C_out_g) @ (G, C_out_g, P) -> (G, K, P)
-        grad_x[n : n + 1] = col2im(grad_cols.reshape(1, G * K, P), (1, *x.shape[1:]), (spec.KH, spec.KW),
-                                   spec.stride, spec.dilation)  # fmt: skip
+    n = max(1, BACKWARD_COLUMNS // max(1, G * K * P))  # images at a time: a batch's columns may not fit in memory
+    for a in range(0, N, n):
+        b = min(N, a + n)
+        cols = im2col(x[a:b], (spec.KH, spec.KW), spec.stride, spec.dilation).reshape(b - a, G, K, P)
+        grad_weight += (g[a:b] @ cols.transpose(0, 1, 3, 2)).sum(axis=0)  # sum_n (G, C_out_g, P) @ (G, P, K)
+        grad_cols = w.transpose(0, 2, 1) @ g[a:b]  # (G, K, C_out_g) @ (n, G, C_out_g, P) -> (n, G, K, P)
+        grad_x[a:b] = col2im(grad_cols.reshape(b - a, G * K, P), (b - a, *x.shape[1:]), (spec.KH, spec.KW),
+                             spec.stride, spec.dilation)  # fmt: skip
     grad_input = grad_x[:, :, top : top + spec.H, left : left + spec.W]
     grad_bias = grad_output.sum(axis=(0, 2, 3))
     return grad_input, grad_weight.reshape(weight.shape), grad_bias

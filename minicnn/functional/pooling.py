@@ -135,9 +135,21 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 
 @max_pool2d.recorded
 def _(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-    out, indices = max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
-    backward = lambda grad_output: (max_pool2d_backward(grad_output, indices, input.shape),)  # noqa: E731
-    return ((out, indices) if return_indices else out), backward
+    out = None if return_indices else max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode)
+    if out is None or not (np.isfinite(out).all() and np.isfinite(input).all()):
+        # NaN, -inf and windows wholly in the padding follow torch's index rules: route by the indices
+        out, indices = max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
+        backward = lambda grad_output: (max_pool2d_backward(grad_output, indices, input.shape),)  # noqa: E731
+        return ((out, indices) if return_indices else out), backward
+    x, unbatched = specs.batched(input, "max_pool2d")
+    spec = specs.pool2d("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode, given=input)
+
+    def backward(grad_output):
+        g, o = (grad_output[None], out[None]) if unbatched else (grad_output, out)
+        grad = max_pool2d_backward_by_taps(g, x, o, spec)
+        return (grad[0] if unbatched else grad,)
+
+    return out, backward
 
 
 def max_pool2d_backward(grad_output, indices, input_shape):
@@ -152,6 +164,33 @@ def max_pool2d_backward(grad_output, indices, input_shape):
     where = (np.arange(planes).reshape(*input_shape[:-2], 1, 1) * (H * W) + indices)[inside]
     grad = np.bincount(where, weights=grad_output[inside], minlength=planes * H * W)
     return grad.astype(grad_output.dtype, copy=False).reshape(input_shape)
+
+
+def max_pool2d_backward_by_taps(grad_output, input, output, spec):
+    """The same routing as ``max_pool2d_backward`` without indices, for finite inputs: visit the window's taps in
+    torch's order (kh, then kw), and give each window's gradient to the first tap that equals its maximum. Each tap
+    is one vectorized pass over the output, as in the forward (``kernels/pooling.py:reduce_taps``), much faster than
+    finding and storing the indices.
+
+    Shape: grad_output and output (N, C, OH, OW), input (N, C, H, W) -> (N, C, H, W)
+    """
+    N, C, H, W = input.shape
+    (KH, KW), (sH, sW), (pT, pL), (dH, dW), (OH, OW) = spec.kernel_size, spec.stride, spec.padding, spec.dilation, \
+        spec.out_size  # fmt: skip
+    pB = max(0, (OH - 1) * sH + dH * (KH - 1) + 1 - (H + pT))  # as far below the input as windows reach
+    pR = max(0, (OW - 1) * sW + dW * (KW - 1) + 1 - (W + pL))
+    pads = ((0, 0), (0, 0), (pT, pB), (pL, pR))
+    xp = np.pad(input, pads, constant_values=-np.inf) if pT or pB or pL or pR else input
+    grad = np.zeros(xp.shape, grad_output.dtype)
+    left = np.ones(output.shape, bool)  # windows whose maximum is still to be found
+    for kh in range(KH):
+        for kw in range(KW):
+            rows = slice(kh * dH, kh * dH + sH * (OH - 1) + 1, sH)
+            cols = slice(kw * dW, kw * dW + sW * (OW - 1) + 1, sW)
+            first = np.equal(xp[:, :, rows, cols], output, where=left, out=np.zeros(output.shape, bool))
+            grad[:, :, rows, cols] += grad_output * first  # this tap is the first maximum of these windows
+            left &= ~first
+    return grad[:, :, pT : pT + H, pL : pL + W]
 
 
 @avg_pool2d.recorded

@@ -138,13 +138,21 @@ def check_name(name: object) -> str:
     return name
 
 
+#: A whole column matrix at most this large (elements) is built at once ("im2col_full": one batched GEMM); a larger
+#: one band by band ("im2col"). Small layers (the digits CNN: 0.3 M) otherwise pay Python's cost per image and band.
+SMALL_COLUMNS = 1 << 20
+
+
 def default_algorithm(spec: ConvSpec, channels_last: bool) -> str:
     """The fixed rule of ``"default"``: NumPy kernels only, chosen by the shape and the input's memory layout."""
     if spec.kind == "pointwise":
         return "pointwise_cl" if channels_last else "pointwise"
     if spec.kind == "depthwise":
         return "depthwise"
-    return "im2col_cl" if channels_last and spec.groups == 1 else "im2col"
+    if channels_last and spec.groups == 1:
+        return "im2col_cl"
+    columns = spec.N * spec.C_in * spec.KH * spec.KW * spec.OH * spec.OW
+    return "im2col_full" if columns <= SMALL_COLUMNS else "im2col"
 
 
 def resolve(name: str, spec: ConvSpec, channels_last: bool) -> ConvAlgorithm:

@@ -281,8 +281,11 @@ class Module:
         for m in self.modules():
             for table in (m._parameters, m._buffers):
                 for name, a in table.items():
-                    if a is not None and a.dtype.kind == "f":
-                        table[name] = a.astype(dtype, copy=False)
+                    if a is not None and a.dtype.kind == "f" and a.dtype != dtype:  # a new array: make optimizers after
+                        new = a.astype(dtype)
+                        if isinstance(a, Parameter):
+                            new = Parameter(new, a.requires_grad)  # a frozen parameter stays frozen
+                        table[name] = new
         return self
 
     def _to_memory_format(self, memory_format):
@@ -378,7 +381,7 @@ class Module:
                     f"the shape in current model is {own[k].shape}."
                 )
             elif assign and v.dtype == own[k].dtype:
-                staged[k] = v
+                staged[k] = Parameter(v, own[k].requires_grad) if isinstance(own[k], Parameter) else v
             elif isinstance(own[k], Parameter) and own[k].flags.writeable:
                 staged[k] = ("copy into", v)  # a trainable parameter keeps its identity (an optimizer holds it)
             elif id(own[k]) in tied:  # another name of the same array: the same new array, the last value wins
