@@ -13,8 +13,9 @@ Nothing is recorded (the ops return plain arrays, at today's speed) inside ``min
 requires a gradient, or when a model in evaluation mode is called on plain arrays (minicnn's rule: torch records
 there too, unless under ``no_grad``; ``minicnn.enable_grad()`` records anyway, as Grad-CAM needs).
 
-What is recorded: the ops of ``minicnn.functional`` and the layers built on them, and on a Tensor ``+ - * /``,
-unary minus, ``@``, ``reshape``, indexing, ``sum``, ``mean`` and ``.T``. Any other NumPy function on a Tensor
+What is recorded: the ops of ``minicnn.functional`` and the layers built on them, and on a Tensor ``+ - * / **``,
+unary minus, ``@``, ``np.exp``, ``np.log``, ``np.sqrt``, ``np.square``, ``np.abs``, ``reshape``, indexing (and
+``t[i] = v``), ``sum``, ``mean`` and ``.T``. Any other NumPy function on a Tensor
 returns a plain array that carries no gradient (as ``tensor.detach()`` in torch). In-place writes into a Tensor
 (``t += u``, ``t[i] = v``, ReLU with ``inplace=True``) raise its version; ``backward`` refuses to use an array
 that changed after the forward saved it, with torch's message, rather than compute a wrong gradient.
@@ -572,7 +573,54 @@ def _matmul(a, b, out=None):
     return np.matmul(a, b, out=out), backward
 
 
+def _square(a, out=None):
+    a0 = np.array(a, copy=True)  # (numpy's own var and std square in place)
+    return np.square(a, out=out), lambda g: (2 * g * a0,)
+
+
+def _sqrt(a, out=None):
+    result = np.sqrt(a, out=out)
+    r0 = np.array(result, copy=True)
+    return result, lambda g: (g / (2 * r0),)
+
+
+def _exp(a, out=None):
+    result = np.exp(a, out=out)
+    r0 = np.array(result, copy=True)
+    return result, lambda g: (g * r0,)
+
+
+def _log(a, out=None):
+    a0 = np.array(a, copy=True)
+    return np.log(a, out=out), lambda g: (g / a0,)
+
+
+def _absolute(a, out=None):
+    a0 = np.array(a, copy=True)
+    return np.absolute(a, out=out), lambda g: (g * np.sign(a0),)  # 0 at 0, as torch
+
+
+def _power(a, b, out=None):
+    """a ** b: dL/da = G b a^(b-1), dL/db = G a^b log(a) (0 where a = 0 and b > 0, as torch)."""
+    a0, b0 = np.array(a, copy=True), np.array(b, copy=True)
+    result = np.power(a, b, out=out)
+    r0 = np.array(result, copy=True)
+
+    def backward(g):
+        ga = g * b0 * np.power(a0, b0 - 1)
+        gb = g * r0 * np.log(np.where(a0 == 0, 1, a0))
+        return _unbroadcast(ga, np.shape(a0)), _unbroadcast(gb, np.shape(b0))
+
+    return result, backward
+
+
 _UFUNC_RULES = {
+    np.square: _square,
+    np.sqrt: _sqrt,
+    np.exp: _exp,
+    np.log: _log,
+    np.absolute: _absolute,
+    np.power: _power,
     np.add: _add,
     np.subtract: _subtract,
     np.multiply: _multiply,

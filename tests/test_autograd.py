@@ -431,7 +431,12 @@ def test_writes_into_an_array_of_the_tape_are_recorded_or_refused():
     with pytest.raises(RuntimeError, match="view of an array of the tape"):
         y[0:2] *= 3
     with pytest.raises(RuntimeError, match="cannot write into an array of the tape"):
-        np.exp(y, out=y)
+        np.tanh(y, out=y)  # no gradient rule for tanh in minicnn: refused, not detached
+    x = leaf([0.5, 1.0])
+    y = x * 2
+    np.exp(y, out=y)  # a function with a rule: recorded in place
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, 2 * np.exp([1.0, 2.0]))
 
 
 def test_matmul_checks_its_operands_and_takes_vectors():
@@ -509,3 +514,13 @@ def test_grad_mode_switches_and_optimizer_rules_as_torch():
     ref = torch.arange(6.0, dtype=torch.float64, requires_grad=True)
     ref.reshape(2, 3).T.sum(dim=0)[0].backward()  # order="F" is the transpose of the C-order reshape
     np.testing.assert_array_equal(t.grad, ref.grad.numpy())
+
+
+def test_elementwise_math_on_tensors_is_recorded_and_numpy_reductions_still_work():
+    x = leaf([1.0, 2.0, 0.5])
+    (np.exp(x) + np.log(x) + np.sqrt(x) + np.abs(x - 1) + x**3 + 2.0**x + np.square(x)).sum().backward()
+    tx = torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64, requires_grad=True)
+    (torch.exp(tx) + torch.log(tx) + torch.sqrt(tx) + torch.abs(tx - 1) + tx**3 + 2.0**tx + tx**2).sum().backward()
+    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-13)
+    w = nn.Conv2d(2, 3, 3).weight  # NumPy's own std squares in place: it must keep working on a Parameter
+    assert np.isclose(float(w.std()), float(np.asarray(w).std()))

@@ -325,7 +325,7 @@ def test_two_processes_tuning_different_shapes_keep_both_choices(fresh_cache):
 def test_auto_without_measuring(monkeypatch):
     monkeypatch.setenv("MINICNN_AUTOTUNE", "0")
     x, w = np.ones((1, 2, 5, 5)), np.ones((2, 2, 3, 3))
-    assert _autotune.choose(x, w, None, spec_of(x, w, padding=1)) == "im2col"
+    assert _autotune.choose(x, w, None, spec_of(x, w, padding=1)) == "im2col_full"  # the default rule: a small layer
     monkeypatch.setenv("MINICNN_AUTOTUNE", "maybe")
     with pytest.raises(ValueError, match="MINICNN_AUTOTUNE='maybe': expected one of 1, true"):
         _autotune.choose(x, w, None, spec_of(x, w, padding=1))

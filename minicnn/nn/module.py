@@ -381,7 +381,7 @@ class Module:
                     f"the shape in current model is {own[k].shape}."
                 )
             elif assign and v.dtype == own[k].dtype:
-                staged[k] = Parameter(v, own[k].requires_grad) if isinstance(own[k], Parameter) else v
+                staged[k] = v  # the array itself (a Parameter made of it if it is a plain one: same memory)
             elif isinstance(own[k], Parameter) and own[k].flags.writeable:
                 staged[k] = ("copy into", v)  # a trainable parameter keeps its identity (an optimizer holds it)
             elif id(own[k]) in tied:  # another name of the same array: the same new array, the last value wins
@@ -402,7 +402,10 @@ class Module:
             if isinstance(v, tuple):
                 table[name][...] = v[1]  # cast as np.array(v, dtype) would (a Parameter counts the edit)
             else:
+                flag = getattr(table[name], "requires_grad", None)
                 table[name] = v
+                if flag is not None and isinstance(table[name], Parameter):
+                    table[name].requires_grad = flag  # torch's assign=True keeps the module's requires_grad
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------------------------------------ repr
