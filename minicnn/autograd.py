@@ -463,6 +463,7 @@ class _Op:
 
     def recorded(self, fn):
         self.record_fn = fn
+        self.wants_needs = "needs_input_grad" in inspect.signature(fn).parameters
         return self
 
     def __get__(self, obj, objtype=None):  # behave as a function when stored on a class
@@ -488,6 +489,8 @@ class _Op:
         plain_kwargs = {k: plain_array(v) for k, v in bound.kwargs.items()}
         if self.record_fn is None:
             raise NotImplementedError(f"minicnn cannot differentiate {self.__name__} yet")
+        if self.wants_needs:  # which of the differentiable inputs need a gradient (the backward may skip the others)
+            plain_kwargs["needs_input_grad"] = tuple(requires_grad(a) for a in inputs)
         output, backward_fn = self.record_fn(*plain_args, **plain_kwargs)
         extra = None
         if isinstance(output, tuple):  # (values, indices): only the values are differentiable

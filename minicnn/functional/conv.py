@@ -76,15 +76,18 @@ def run(name, x, weight, spec, epilogue):
 
 
 @conv2d.recorded
-def _(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, algorithm=None):
+def _(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, algorithm=None,
+      needs_input_grad=(True, True, True)):  # fmt: skip
     out = conv2d(input, weight, bias, stride, padding, dilation, groups, algorithm=algorithm)
     x, unbatched = specs.batched(input, "conv2d")
     spec = specs.conv2d(x, weight, bias, stride, padding, dilation, groups)
 
     def backward(grad_output):
         g = grad_output[None] if unbatched else grad_output
-        grad_input, grad_weight, grad_bias = conv2d_backward(g, x, weight, spec)
-        return (grad_input[0] if unbatched else grad_input), grad_weight, (None if bias is None else grad_bias)
+        grad_input, grad_weight, grad_bias = conv2d_backward(g, x, weight, spec, input_grad=needs_input_grad[0])
+        if grad_input is not None and unbatched:
+            grad_input = grad_input[0]
+        return grad_input, grad_weight, (None if bias is None else grad_bias)
 
     return out, backward
 
@@ -92,10 +95,13 @@ def _(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, al
 #: conv2d_backward builds the column matrix of this many elements at most at a time (64 MB of float32): a few images
 #: of VGG16's first layers, a whole batch of small images.
 BACKWARD_COLUMNS = 1 << 24
+#: With stride 1, the input's gradient is a convolution with the flipped kernel when one image's columns (per group)
+#: have at least this many elements (VGG16's layers: 0.3-29 M), col2im below (the digits CNN's: 4,608 and 576).
+FLIPPED_KERNEL_COLUMNS = 1 << 16
 
 
 @silent_ieee
-def conv2d_backward(grad_output, input, weight, spec):
+def conv2d_backward(grad_output, input, weight, spec, input_grad=True):
     r"""The gradients of ``conv2d`` with respect to its input, weight and bias, by im2col and its adjoint col2im.
 
     The forward is one matrix product per image and group, ``out = W @ cols`` (``cols = im2col(x)``, see
@@ -108,7 +114,11 @@ def conv2d_backward(grad_output, input, weight, spec):
 
     and col2im, the adjoint of im2col, adds each column's gradient back onto the input pixels it was copied from
     (a pixel seen by several windows receives the sum). The padding's share is cut off at the end. Seen as one
-    operation, the input's gradient is a convolution of G with the kernel flipped (see ``docs/training.md``).
+    operation, the input's gradient is a convolution of G with the kernel flipped (see ``docs/training.md``): with
+    stride 1 it is computed so (``input_gradient_by_flipped_kernel``), by conv2d's own code, which never builds the
+    (C_in*KH*KW, OH*OW) gradient of the columns; col2im computes it for strided convolutions.
+
+    ``input_grad=False`` (the input is data, e.g. a network's first layer) skips the input's gradient (None).
 
     Shape:
         grad_output: (N, C_out, OH, OW); input: (N, C_in, H, W); weight: (C_out, C_in // groups, KH, KW)
@@ -120,15 +130,41 @@ def conv2d_backward(grad_output, input, weight, spec):
     w = np.ascontiguousarray(weight).reshape(G, spec.C_out_g, K)  # (G, C_out_g, K)
     g = np.ascontiguousarray(grad_output).reshape(N, G, spec.C_out_g, P)  # (N, G, C_out_g, OH*OW)
     grad_weight = np.zeros((G, spec.C_out_g, K), dtype=input.dtype)
-    grad_x = np.empty(x.shape, dtype=input.dtype)
+    # Stride 1 and large columns: the input's gradient as a convolution with the flipped kernel (see its docstring);
+    # small ones (the digits CNN) are faster by col2im, which has no convolution's fixed costs
+    flipped = spec.stride == (1, 1) and K * P >= FLIPPED_KERNEL_COLUMNS
+    if not input_grad:
+        grad_x = None
+    elif flipped:
+        grad_x = input_gradient_by_flipped_kernel(grad_output, weight, spec)
+    else:
+        grad_x = np.empty(x.shape, x.dtype)
     n = max(1, BACKWARD_COLUMNS // max(1, G * K * P))  # images at a time: a batch's columns may not fit in memory
     for a in range(0, N, n):
         b = min(N, a + n)
         cols = im2col(x[a:b], (spec.KH, spec.KW), spec.stride, spec.dilation).reshape(b - a, G, K, P)
         grad_weight += (g[a:b] @ cols.transpose(0, 1, 3, 2)).sum(axis=0)  # sum_n (G, C_out_g, P) @ (G, P, K)
-        grad_cols = w.transpose(0, 2, 1) @ g[a:b]  # (G, K, C_out_g) @ (n, G, C_out_g, P) -> (n, G, K, P)
-        grad_x[a:b] = col2im(grad_cols.reshape(b - a, G * K, P), (b - a, *x.shape[1:]), (spec.KH, spec.KW),
-                             spec.stride, spec.dilation)  # fmt: skip
-    grad_input = grad_x[:, :, top : top + spec.H, left : left + spec.W]
+        if input_grad and not flipped:
+            grad_cols = w.transpose(0, 2, 1) @ g[a:b]  # (G, K, C_out_g) @ (n, G, C_out_g, P) -> (n, G, K, P)
+            grad_x[a:b] = col2im(grad_cols.reshape(b - a, G * K, P), (b - a, *x.shape[1:]), (spec.KH, spec.KW),
+                                 spec.stride, spec.dilation)  # fmt: skip
+    grad_input = None if grad_x is None else grad_x[:, :, top : top + spec.H, left : left + spec.W]
     grad_bias = grad_output.sum(axis=(0, 2, 3))
     return grad_input, grad_weight.reshape(weight.shape), grad_bias
+
+
+def input_gradient_by_flipped_kernel(grad_output, weight, spec):
+    """dL/dx of a stride-1 convolution, padding included: G convolved with the kernel flipped (KH-1-u, KW-1-v) and its
+    input and output channels swapped (per group), over G padded by dilation*(K-1) on every side.
+
+    From out[o, i, j] = sum_{c,u,v} w[o, c, u, v] x[c, i + d*u, j + d*v]: the pixel x[c, p, q] meets
+    w[o, c, u, v] in output (p - d*u, q - d*v), so dL/dx[c, p, q] = sum_{o,u,v} G[o, p - d*u, q - d*v] w[o, c, u, v].
+
+    Shape: grad_output (N, C_out, OH, OW) -> (N, C_in, H', W'), the padded input's size.
+    """
+    G, (dH, dW) = spec.groups, spec.dilation
+    w = weight.reshape(G, spec.C_out_g, spec.C_in_g, spec.KH, spec.KW).transpose(0, 2, 1, 3, 4)  # swap channels
+    w = np.ascontiguousarray(w[..., ::-1, ::-1]).reshape(spec.C_in, spec.C_out_g, spec.KH, spec.KW)  # flip
+    g = np.ascontiguousarray(grad_output)
+    pad = (dH * (spec.KH - 1), dW * (spec.KW - 1))
+    return conv2d(g, w, None, 1, pad, spec.dilation, G, algorithm="default")

@@ -138,9 +138,10 @@ def check_name(name: object) -> str:
     return name
 
 
-#: A whole column matrix at most this large (elements) is built at once ("im2col_full": one batched GEMM); a larger
-#: one band by band ("im2col"). Small layers (the digits CNN: 0.3 M) otherwise pay Python's cost per image and band.
-SMALL_COLUMNS = 1 << 20
+#: A whole column matrix at most this large (elements, 16 MB of float32) is built at once ("im2col_full": one batched
+#: GEMM); a larger one band by band ("im2col"). Small layers (the digits CNN: 0.3 M) otherwise pay Python's cost per
+#: image and band.
+SMALL_COLUMNS = 1 << 22
 
 
 def default_algorithm(spec: ConvSpec, channels_last: bool) -> str:
