@@ -25,8 +25,8 @@ def markdown(r: dict) -> str:
         "in blocks, three rounds; every ratio is against torch in the same run, same threads. On a GPU, against",
         "cuDNN: [benchmarks_gpu.md](benchmarks_gpu.md), written by `benchmarks/gpu.py` (`scripts/gpu_check.sh`).",
         "",
-        f"Machine: {m['cpu']} ({m['machine']}), {m['threads']} threads for every library; float32 GEMM peak "
-        f"measured at {peak:.0f} GFLOP/s at the start (the fastest of 15 runs), memory bandwidth "
+        f"Machine: {m['cpu']} ({m.get('isa', '?')}, {m['machine']}), {m['threads']} threads for every library; "
+        f"float32 GEMM peak measured at {peak:.0f} GFLOP/s at the start (the fastest of 15 runs), memory bandwidth "
         f"{m['bandwidth_gbs']:.1f} GB/s; NumPy {m['numpy']}, "
         f"torch {m['torch']}; {m['date']}." + (" **Quick smoke run: not meaningful.**" if m["quick"] else ""),
         "",

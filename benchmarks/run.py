@@ -57,7 +57,8 @@ def main(argv=None):
     )
     results = {"meta": {
         "date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "cpu": _cpu_name(), "threads": args.threads, "size": args.size, "repeats": args.repeats,
+        "cpu": common.cpu_name(), "isa": common.instruction_set(), "threads": args.threads, "size": args.size,
+        "repeats": args.repeats,
         "gemm_peak_gflops": peak, "bandwidth_gbs": bandwidth, "numpy": np.__version__, "torch": torch.__version__,
         "quick": args.quick,
     }}  # fmt: skip
@@ -83,16 +84,6 @@ def main(argv=None):
     common.progress(
         f"done in {time.time() - started:.0f} s: {args.out / 'benchmarks.json'}, {args.docs / 'benchmarks.md'}"
     )
-
-
-def _cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 if __name__ == "__main__":
