@@ -157,9 +157,15 @@ class FusedConv:
     def _arrays(self):
         """What the built weights come from: the arrays (a new one is seen by identity: the old ones are frozen) and
         the settings of the convolution and the batch norm."""
-        c, b = self.conv, self.bn
-        conv = (c.weight, c.bias, c.stride, c.padding, c.dilation, c.groups, c.padding_mode)
-        return conv + (() if b is None else (b.weight, b.bias, b.running_mean, b.running_var, b.eps))
+        c, b = self.conv, self.bn  # (read from the tables: every call pays for this, Module.__getattr__ is slower)
+        p, d = c._parameters, c.__dict__
+        conv = (p.get("weight"), p.get("bias"), d.get("stride"), d.get("padding"), d.get("dilation"), d.get("groups"),
+                d.get("padding_mode"))  # fmt: skip
+        if b is None:
+            return conv
+        p, buffers = b._parameters, b._buffers
+        return conv + (p.get("weight"), p.get("bias"), buffers.get("running_mean"), buffers.get("running_var"),
+                       b.__dict__.get("eps"))  # fmt: skip
 
     def _build(self):
         c, b = self.conv, self.bn
@@ -235,8 +241,9 @@ def _signature(module, fused_modules) -> tuple:
     assigned) the model's own code runs, computing from whatever is there."""
     parts = [tuple((name, id(m)) for name, m in module._modules.items())]
     for m in fused_modules:
-        settings = tuple(getattr(m, a, None) for a in ("stride", "padding", "dilation", "groups", "padding_mode",
-                                                         "eps", "track_running_stats", "inplace"))  # fmt: skip
+        attributes = m.__dict__  # (the settings are plain attributes: reading them there skips Module.__getattr__)
+        settings = tuple(attributes.get(a) for a in ("stride", "padding", "dilation", "groups", "padding_mode", "eps",
+                                                     "track_running_stats", "inplace"))  # fmt: skip
         parts.append((id(m), type(m), m.training, "forward" in m.__dict__, bool(m._forward_hooks or
                       m._forward_pre_hooks), settings, tuple((n, id(c)) for n, c in m._modules.items())))  # fmt: skip
     return tuple(parts)
