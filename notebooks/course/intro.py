@@ -110,7 +110,7 @@ import minicnn.functional as F  # torch.nn.functional
 from minicnn import hub, models, nn, transforms  # torch.nn, torchvision.models, torchvision.transforms
 from minicnn.data import imagenet_categories, sample_image_path
 
-path = sample_image_path()  # le cat.jpg du TP : Chelsea le chat (domaine public), fournie avec minicnn
+path = sample_image_path()  # le cat.jpg du TP : Chelsea le chat (domaine public), fourni avec minicnn
 print(path.name)""",
         en="""\
 import matplotlib.pyplot as plt

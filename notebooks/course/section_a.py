@@ -35,8 +35,8 @@ print(model)""",
     ),
     Markdown(
         name="formula",
-        fr=r"""\
-Dans le cas le plus simple, en dimension 1, la « convolution » à un neurone est définie par une relation de la forme
+        fr=r"""Dans le cas le plus simple, en dimension 1, la « convolution » à un neurone est définie par une
+relation de la forme
 
 $$output_i = bias + \sum_{j=1}^{n} input_{i+j} \times kernel_j \tag{1}$$
 
@@ -66,8 +66,8 @@ et de même pour sa largeur. Ces notions sont bien plus faciles à comprendre à
 [Vincent Dumoulin](https://github.com/vdumoulin/conv_arithmetic).
 
 Pour illustrer l'effet d'une couche de convolution 2D à un neurone, chargeons une image RVB.""",
-        en=r"""\
-In the simplest case, in one dimension, the "convolution" of one neuron is defined by a relation of the form
+        en=r"""In the simplest case, in one dimension, the "convolution" of one neuron is defined by a relation of
+the form
 
 $$output_i = bias + \sum_{j=1}^{n} input_{i+j} \times kernel_j \tag{1}$$
 
@@ -288,7 +288,7 @@ else:
 En pratique, on utilise rarement des noyaux aussi grands. Dans un VGG, par exemple, les noyaux sont de taille 3 x 3.
 Cela suffit à extraire des caractéristiques intéressantes, comme les contours.
 
-**Exercice :** appliquer un [filtre de Prewitt](https://fr.wikipedia.org/wiki/Filtre_de_Prewitt) à l'image à
+**Exercice :** appliquer un [filtre de Prewitt](https://fr.wikipedia.org/wiki/Filtre_de_Prewitt) à l'image à
 l'aide de la convolution 2D de minicnn (compléter le code suivant). Attention au type : `img` est en `float32`, et
 `conv2d` refuse de mélanger `float32` et `float64`, comme PyTorch ; or `np.array` fabrique du `float64` si l'on ne
 précise pas `dtype=np.float32`.""",
@@ -363,7 +363,8 @@ else:
     across = s[:, :-2] + s[:, 1:-1] + s[:, 2:]  # chaque pixel et ses voisins de gauche et de droite
     expected = np.sqrt((down[:, 2:] - down[:, :-2]) ** 2 + (across[2:] - across[:-2]) ** 2)  # (254, 254)
     assert kernel2.shape == (1, 3, 3, 3), f"kernel2 doit avoir la forme (1, 3, 3, 3), pas {kernel2.shape}"
-    assert output.shape == (1, 1, 254, 254), f"la sortie devrait avoir la forme (1, 1, 254, 254), pas {output.shape}"
+    assert output.shape == (1, 1, 254, 254), (f"la sortie devrait avoir la forme (1, 1, 254, 254), pas {output.shape} "
+                                              "(sans marge, comme F.conv2d(img, kernel1))")
     error = np.abs(output[0, 0] - expected).max()
     assert error < 1e-4, f"ce n'est pas le filtre de Prewitt : écart maximal {error:.3g} (kernel2 est-il transposé ?)"
     print("Bravo : c'est bien le filtre de Prewitt.")
@@ -382,7 +383,8 @@ else:
     across = s[:, :-2] + s[:, 1:-1] + s[:, 2:]  # each pixel with its neighbours left and right
     expected = np.sqrt((down[:, 2:] - down[:, :-2]) ** 2 + (across[2:] - across[:-2]) ** 2)  # (254, 254)
     assert kernel2.shape == (1, 3, 3, 3), f"kernel2 should have the shape (1, 3, 3, 3), not {kernel2.shape}"
-    assert output.shape == (1, 1, 254, 254), f"the output should have the shape (1, 1, 254, 254), not {output.shape}"
+    assert output.shape == (1, 1, 254, 254), (f"the output should have the shape (1, 1, 254, 254), not {output.shape} "
+                                              "(no padding, as F.conv2d(img, kernel1))")
     error = np.abs(output[0, 0] - expected).max()
     assert error < 1e-4, f"this is not the Prewitt filter: largest difference {error:.3g} (is kernel2 transposed?)"
     print("Correct: this is the Prewitt filter.")
@@ -392,22 +394,23 @@ else:
     ),
     Markdown(
         name="im2col-exercise",
-        fr=r"""\
-**Exercice (nouveau) : im2col à la main.** Comment calcule-t-on une convolution rapidement ? L'astuce la plus
+        fr=r"""**Exercice (nouveau) : im2col à la main.** Comment calcule-t-on une convolution rapidement ?
+L'astuce la plus
 répandue, *im2col*, la ramène à un produit de matrices. On recopie chaque fenêtre de l'entrée que voit le noyau (ses
 $C_{in} \times K \times K$ valeurs) dans une colonne d'une grande matrice, une colonne par pixel de sortie. La couche
 entière devient alors le produit de ses poids, mis sous la forme d'une matrice $C_{out} \times C_{in} K K$, par cette
 matrice $C_{in} K K \times H_{out} W_{out}$. C'est ainsi que `F.conv2d` calcule par défaut (voir
-`minicnn/kernels/conv_im2col.py`).
+`minicnn/kernels/conv_im2col.py` dans le dépôt, `../minicnn/kernels/conv_im2col.py` depuis ce dossier).
 
 Complétez la fonction `im2col` pour une image $(C, H, W)$, sans marge et avec un pas de 1 ; la cellule suivante
 vérifie qu'elle redonne le filtre de Prewitt horizontal (`kernel1`) sur un petit morceau du chat.""",
-        en=r"""\
-**Exercise (new): im2col by hand.** How is a convolution computed fast? The most common trick, *im2col*, turns it
+        en=r"""**Exercise (new): im2col by hand.** How is a convolution computed fast? The most common trick,
+*im2col*, turns it
 into a matrix product. Each window of the input the kernel sees (its $C_{in} \times K \times K$ values) is copied
 into one column of a large matrix, one column per output pixel. The whole layer is then the product of its weights,
 written as a $C_{out} \times C_{in} K K$ matrix, by this $C_{in} K K \times H_{out} W_{out}$ matrix. This is how
-`F.conv2d` computes by default (see `minicnn/kernels/conv_im2col.py`).
+`F.conv2d` computes by default (see `minicnn/kernels/conv_im2col.py` in the repository,
+`../minicnn/kernels/conv_im2col.py` from this folder).
 
 Complete the function `im2col` for an image $(C, H, W)$, with no padding and a stride of 1; the next cell checks
 that it gives back the horizontal Prewitt filter (`kernel1`) on a small piece of the cat.""",
@@ -534,7 +537,7 @@ print(x)""",
     Markdown(
         name="layer30-exercise",
         fr="""\
-**Exercice :** quelle est la taille du tenseur en sortie de la couche 30 du VGG16, comparée à celle de l'image
+**Exercice :** quelle est la taille du tenseur en sortie de la couche 30 du VGG16, comparée à celle de l'image
 d'entrée (3 x 256 x 256) ? Indice : relisez `print(model)` et comptez les maxpoolings. Donnez la forme `(C, H, W)`
 de la sortie et le rapport entre le nombre de valeurs en entrée et en sortie.""",
         en="""\
@@ -590,7 +593,7 @@ from minicnn.summary import summarize
 if layer30_shape is None or ratio is None:
     print("Pas encore fait : complétez layer30_shape et ratio ci-dessus.")
 else:
-    table = {row.name: row for row in summarize(model, (3, 256, 256))}  # les formes seules, sans calcul
+    table = {row.name: row for row in summarize(models.vgg16(), (3, 256, 256))}  # les formes seules, sans calcul
     expected = table["features.30"].output_shape[1:]  # (C, H, W)
     assert tuple(layer30_shape) == expected, f"la couche 30 ne sort pas {tuple(layer30_shape)} (revoyez C, H et W)"
     assert np.isclose(ratio, img.size / np.prod(expected)), f"{ratio} n'est pas le bon rapport des nombres de valeurs"
@@ -601,7 +604,7 @@ from minicnn.summary import summarize
 if layer30_shape is None or ratio is None:
     print("Not done yet: fill in layer30_shape and ratio above.")
 else:
-    table = {row.name: row for row in summarize(model, (3, 256, 256))}  # the shapes alone, no arithmetic
+    table = {row.name: row for row in summarize(models.vgg16(), (3, 256, 256))}  # the shapes alone, no arithmetic
     expected = table["features.30"].output_shape[1:]  # (C, H, W)
     assert tuple(layer30_shape) == expected, f"layer 30 does not output {tuple(layer30_shape)} (check C, H and W)"
     assert np.isclose(ratio, img.size / np.prod(expected)), f"{ratio} is not the right ratio of value counts"

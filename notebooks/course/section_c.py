@@ -15,7 +15,7 @@ classe parmi les mille classes d'ImageNet. La liste des classes est
 
 Il faut ici des poids **entraînés** : avec des poids aléatoires, la « prédiction » ne serait que du hasard, et les
 cartes de caractéristiques ne répondraient à rien de précis. minicnn lit les poids du VGG16 de torchvision s'ils
-sont dans le cache de torch hub (`minicnn weights download vgg16` les y met : 528 Mo). **Hors ligne, sans ce
+sont dans le cache de torch hub (`minicnn weights download vgg16` les y met : 528 Mio). **Hors ligne, sans ce
 fichier**, EfficientNet-Lite0, entraîné sur ImageNet et fourni avec minicnn, remplace le VGG16 dans toute la
 partie C ; la deuxième cellule ci-dessous dit lequel des deux est utilisé.""",
         en="""\
@@ -125,7 +125,7 @@ plt.show()""",
         name="dropout-text",
         fr="""\
 Les classes voisines (281 *tabby*, 282 *tiger cat*, 285 *Egyptian cat*...) se partagent la probabilité : pour le
-réseau, ce sont presque le même chat.
+réseau, c'est presque le même chat.
 
 Dans le TP, en exécutant la dernière cellule plusieurs fois, on obtenait des probabilités différentes alors que
 l'entrée ne changeait pas : le modèle était resté en mode apprentissage, où le **dropout** est actif (refaire un
@@ -210,10 +210,10 @@ def store_layer_output(model, input, output):  # stocke dans z les cartes de car
     z.append(output)
 
 
-for layer in layers:
-    layer.register_forward_hook(store_layer_output)
-
+handles = [layer.register_forward_hook(store_layer_output) for layer in layers]
 output = model(x)
+for handle in handles:  # (sans cela, relancer la cellule ajouterait des hooks, et z grandirait)
+    handle.remove()
 
 for fm in z:
     print(fm.shape)""",
@@ -225,10 +225,10 @@ def store_layer_output(model, input, output):  # stores the feature maps in z
     z.append(output)
 
 
-for layer in layers:
-    layer.register_forward_hook(store_layer_output)
-
+handles = [layer.register_forward_hook(store_layer_output) for layer in layers]
 output = model(x)
+for handle in handles:  # (without this, running the cell again would add hooks, and z would grow)
+    handle.remove()
 
 for fm in z:
     print(fm.shape)""",
@@ -244,7 +244,7 @@ sortie de `_conv_stem` précède la normalisation et l'activation, et celle d'un
 sans activation : ses cartes prennent des valeurs des deux signes. Avec des poids aléatoires, enfin, on ne verrait
 que des versions floues et mélangées de l'image, propres à aucun motif.
 
-**Exercice :** visualiser les cartes de caractéristiques des couches 0, 10, 17 et 28 (des quatre couches choisies,
+**Exercice :** visualiser les cartes de caractéristiques des couches 0, 10, 17 et 28 (des quatre couches choisies,
 pour EfficientNet-Lite0). Écrivez la fonction `show_maps`, qui affiche les `n` premières cartes d'un élément de `z`
 sur une grille 4 x 4 et renvoie la figure, puis appelez-la sur les quatre éléments de `z`. Vous remarquerez qu'au
 niveau 10 (le deuxième élément de `z`), la réponse d'un neurone est souvent spécifique à un trait précis : les yeux,
@@ -322,7 +322,7 @@ plt.show()""",
         fr="""\
 fig = show_maps(z[1])
 if fig is None:
-    print("Pas encore fait : complétez show_maps ci-dessus.")
+    print("Pas encore fait : complétez show_maps ci-dessus (ou show_maps ne renvoie pas sa figure : `return fig`).")
 else:
     shown = [ax.images[0].get_array() for ax in fig.axes if ax.images]  # ce que montre chaque case
     plt.close(fig)  # cette figure-là n'est faite que pour la vérification
@@ -333,7 +333,7 @@ else:
         en="""\
 fig = show_maps(z[1])
 if fig is None:
-    print("Not done yet: complete show_maps above.")
+    print("Not done yet: complete show_maps above (or show_maps does not return its figure: `return fig`).")
 else:
     shown = [ax.images[0].get_array() for ax in fig.axes if ax.images]  # what each panel shows
     plt.close(fig)  # this figure is only made for the check
