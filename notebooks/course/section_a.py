@@ -363,8 +363,10 @@ else:
     across = s[:, :-2] + s[:, 1:-1] + s[:, 2:]  # chaque pixel et ses voisins de gauche et de droite
     expected = np.sqrt((down[:, 2:] - down[:, :-2]) ** 2 + (across[2:] - across[:-2]) ** 2)  # (254, 254)
     assert kernel2.shape == (1, 3, 3, 3), f"kernel2 doit avoir la forme (1, 3, 3, 3), pas {kernel2.shape}"
-    assert output.shape == (1, 1, 254, 254), (f"la sortie devrait avoir la forme (1, 1, 254, 254), pas {output.shape} "
-                                              "(sans marge, comme F.conv2d(img, kernel1))")
+    assert output.shape == (1, 1, 254, 254), (
+        f"la sortie devrait avoir la forme (1, 1, 254, 254), pas {output.shape} "
+        "(sans marge, comme F.conv2d(img, kernel1))"
+    )
     error = np.abs(output[0, 0] - expected).max()
     assert error < 1e-4, f"ce n'est pas le filtre de Prewitt : écart maximal {error:.3g} (kernel2 est-il transposé ?)"
     print("Bravo : c'est bien le filtre de Prewitt.")
@@ -383,8 +385,9 @@ else:
     across = s[:, :-2] + s[:, 1:-1] + s[:, 2:]  # each pixel with its neighbours left and right
     expected = np.sqrt((down[:, 2:] - down[:, :-2]) ** 2 + (across[2:] - across[:-2]) ** 2)  # (254, 254)
     assert kernel2.shape == (1, 3, 3, 3), f"kernel2 should have the shape (1, 3, 3, 3), not {kernel2.shape}"
-    assert output.shape == (1, 1, 254, 254), (f"the output should have the shape (1, 1, 254, 254), not {output.shape} "
-                                              "(no padding, as F.conv2d(img, kernel1))")
+    assert output.shape == (1, 1, 254, 254), (
+        f"the output should have the shape (1, 1, 254, 254), not {output.shape} (no padding, as F.conv2d(img, kernel1))"
+    )
     error = np.abs(output[0, 0] - expected).max()
     assert error < 1e-4, f"this is not the Prewitt filter: largest difference {error:.3g} (is kernel2 transposed?)"
     print("Correct: this is the Prewitt filter.")
