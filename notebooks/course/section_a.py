@@ -386,7 +386,8 @@ else:
     expected = np.sqrt((down[:, 2:] - down[:, :-2]) ** 2 + (across[2:] - across[:-2]) ** 2)  # (254, 254)
     assert kernel2.shape == (1, 3, 3, 3), f"kernel2 should have the shape (1, 3, 3, 3), not {kernel2.shape}"
     assert output.shape == (1, 1, 254, 254), (
-        f"the output should have the shape (1, 1, 254, 254), not {output.shape} (no padding, as F.conv2d(img, kernel1))"
+        f"the output should have the shape (1, 1, 254, 254), not {output.shape} "
+        "(with no padding, as in F.conv2d(img, kernel1))"
     )
     error = np.abs(output[0, 0] - expected).max()
     assert error < 1e-4, f"this is not the Prewitt filter: largest difference {error:.3g} (is kernel2 transposed?)"
