@@ -17,6 +17,7 @@ import numpy as np
 
 from minicnn import nn
 from minicnn.autograd import Tensor, enable_grad, no_grad
+from minicnn.nn.module import evaluating
 
 
 def default_target_layer(model) -> nn.Module:
@@ -54,19 +55,15 @@ def _activations(model, image, target_layer, record):
         seen.append(activations)
         return activations
 
-    modes = {m: m.training for m in model.modules()}
     flags = [(p, p.requires_grad) for p in model.parameters() if isinstance(p, Tensor)]
     handle = target_layer.register_forward_hook(keep)
-    model.eval()  # batch norm on its running statistics, dropout off
     try:
         for p, _ in flags:
             p.requires_grad = False
-        with enable_grad() if record else no_grad():
+        with evaluating(model), enable_grad() if record else no_grad():  # batch norm on running statistics
             scores = model(x)
     finally:
         handle.remove()
-        for m, mode in modes.items():
-            object.__setattr__(m, "training", mode)
         for p, flag in flags:
             p.requires_grad = flag
     if not seen:

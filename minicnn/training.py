@@ -17,6 +17,7 @@ import numpy as np
 
 import minicnn
 from minicnn import datasets, nn, optim
+from minicnn.nn.module import evaluating
 
 
 def digits_cnn(generator=None):
@@ -44,15 +45,9 @@ def batches(images, labels, batch_size, rng):
 
 def accuracy(model, images, labels, batch_size=512) -> float:
     """The fraction of images whose highest class score is their label (evaluation mode, nothing recorded)."""
-    modes = {m: m.training for m in model.modules()}
-    model.eval()
-    try:
-        with minicnn.no_grad():
-            correct = sum(int((model(images[i : i + batch_size]).argmax(1) == labels[i : i + batch_size]).sum())
-                          for i in range(0, len(images), batch_size))  # fmt: skip
-    finally:
-        for m, mode in modes.items():  # each module's own mode back (a batch norm kept in eval stays so)
-            object.__setattr__(m, "training", mode)
+    with evaluating(model), minicnn.no_grad():
+        correct = sum(int((model(images[i : i + batch_size]).argmax(1) == labels[i : i + batch_size]).sum())
+                      for i in range(0, len(images), batch_size))  # fmt: skip
     return correct / len(images)
 
 
@@ -153,11 +148,12 @@ def kernel_figure(before, after, titles, columns=8):
 
 
 def _save(fig, path):
-    """Save as PNG through a temporary file renamed into place: an interrupted run leaves no half-written figure."""
-    import os
-    import tempfile
+    """Save as PNG, written whole or not at all (``minicnn._files.write_file``)."""
+    import io
 
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as f:
-        fig.savefig(f, format="png", dpi=110)
-    os.replace(f.name, path)
+    from minicnn._files import write_file
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    write_file(path, buffer.getvalue())
     return path

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from minicnn._files import write_file
 from minicnn.demo.figures import localize, pyplot
 from minicnn.demo.text import scientific, t
 
@@ -154,17 +155,6 @@ def prepare_folder(out: Path, overwrite: bool = False) -> None:
             "choose another --out, or pass --overwrite"
         )
     write_file(out / MARKER, b"written by minicnn demo\n")
-
-
-def write_file(path: Path, data: bytes) -> None:
-    """Write ``data`` as ``path`` through a temporary file and a rename: a symbolic link at ``path`` is replaced,
-    never followed (nothing outside the folder is written), and no half-written file is ever left."""
-    import os
-    import tempfile
-
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as f:
-        f.write(data)
-    os.replace(f.name, path)
 
 
 class _Step:

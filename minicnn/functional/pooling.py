@@ -17,6 +17,7 @@ from minicnn.kernels.pooling import (
     avg_pool2d_kernel,
     avg_pool_divisors,
     max_pool2d_kernel,
+    padded_for_taps,
 )
 from minicnn.specs import pool_output_size  # noqa: F401 - part of this module's story (and its API)
 
@@ -177,10 +178,7 @@ def max_pool2d_backward_by_taps(grad_output, input, output, spec):
     N, C, H, W = input.shape
     (KH, KW), (sH, sW), (pT, pL), (dH, dW), (OH, OW) = spec.kernel_size, spec.stride, spec.padding, spec.dilation, \
         spec.out_size  # fmt: skip
-    pB = max(0, (OH - 1) * sH + dH * (KH - 1) + 1 - (H + pT))  # as far below the input as windows reach
-    pR = max(0, (OW - 1) * sW + dW * (KW - 1) + 1 - (W + pL))
-    pads = ((0, 0), (0, 0), (pT, pB), (pL, pR))
-    xp = np.pad(input, pads, constant_values=-np.inf) if pT or pB or pL or pR else input
+    xp = padded_for_taps(input, spec.kernel_size, spec.stride, spec.padding, spec.dilation, spec.out_size, -np.inf)
     grad = np.zeros(xp.shape, grad_output.dtype)
     left = np.ones(output.shape, bool)  # windows whose maximum is still to be found
     for kh in range(KH):

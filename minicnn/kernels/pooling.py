@@ -40,11 +40,8 @@ def reduce_taps(x, kernel_size, stride, padding, dilation, out_size, pad_value, 
     one vectorized pass over the output, which is much faster than reducing the small window axes.
     Shape: (N, C, H, W) -> (N, C, OH, OW).
     """
-    N, C, H, W = x.shape
-    (KH, KW), (sH, sW), (pT, pL), (dH, dW), (OH, OW) = kernel_size, stride, padding, dilation, out_size
-    pB = max(0, (OH - 1) * sH + dH * (KH - 1) + 1 - (H + pT))
-    pR = max(0, (OW - 1) * sW + dW * (KW - 1) + 1 - (W + pL))
-    xp = pad_keeping_layout(x, (pT, pB, pL, pR), pad_value) if pT or pB or pL or pR else x
+    (KH, KW), (sH, sW), (dH, dW), (OH, OW) = kernel_size, stride, dilation, out_size
+    xp = padded_for_taps(x, kernel_size, stride, padding, dilation, out_size, pad_value)
     out = None
     for kh in range(KH):
         for kw in range(KW):
@@ -52,6 +49,16 @@ def reduce_taps(x, kernel_size, stride, padding, dilation, out_size, pad_value, 
             tap = xp[:, :, h0 : h0 + sH * (OH - 1) + 1 : sH, w0 : w0 + sW * (OW - 1) + 1 : sW]  # (N, C, OH, OW)
             out = tap.copy(order="K") if out is None else combine(out, tap, out=out)  # K: keeps x's layout
     return out
+
+
+def padded_for_taps(x, kernel_size, stride, padding, dilation, out_size, pad_value):
+    """``x`` with ``padding`` on the top and left and, on the bottom and right, as much as the last windows reach
+    (ceil_mode), filled with ``pad_value``; ``x`` itself when nothing is needed. Shape: (N, C, H', W')."""
+    _, _, H, W = x.shape
+    (KH, KW), (sH, sW), (pT, pL), (dH, dW), (OH, OW) = kernel_size, stride, padding, dilation, out_size
+    pB = max(0, (OH - 1) * sH + dH * (KH - 1) + 1 - (H + pT))
+    pR = max(0, (OW - 1) * sW + dW * (KW - 1) + 1 - (W + pL))
+    return pad_keeping_layout(x, (pT, pB, pL, pR), pad_value) if pT or pB or pL or pR else x
 
 
 def pad_keeping_layout(x, pads, value):

@@ -14,6 +14,7 @@ that keeps a conv's output (without copying it) sees it *after* the following Re
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import itertools
 import threading
@@ -70,6 +71,19 @@ class _ParameterTable(OrderedDict):
         if type(value) is np.ndarray:
             value = Parameter(value)
         super().__setitem__(name, value)
+
+
+@contextlib.contextmanager
+def evaluating(model):
+    """``model`` in evaluation mode inside the block; afterwards each module's own mode again (a batch norm kept in
+    eval mode inside a model in training mode stays so, which ``model.train()`` would undo)."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, mode in modes:
+            object.__setattr__(m, "training", mode)
 
 
 _calls = threading.local()  # whether this thread is inside a module's call (only the outermost call decides grad mode)
