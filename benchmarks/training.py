@@ -44,33 +44,52 @@ def parse_args(argv=None):
 
 
 def training_step(np, torch, args):
-    """One step (zero_grad, forward, cross-entropy, backward, SGD with momentum) on a batch of 64 digits."""
+    """One step (zero_grad, forward, cross-entropy, backward, SGD with momentum) on a batch of 64 digits: minicnn's
+    readable NumPy kernels, the same inside ``minicnn.compiled()``, torch, and torch on channels-last tensors."""
+    import minicnn
     from minicnn import datasets, nn, optim, training
 
     x, y = datasets.load_digits("train")
     x, y = x[:64], y[:64]
+    tx, ty = torch.tensor(x), torch.tensor(y)
+
+    def torch_step(channels_last):
+        ref = torch.nn.Sequential(torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                                  torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                                  torch.nn.Flatten(), torch.nn.Linear(256, 10))  # fmt: skip
+        ref.load_state_dict({k: torch.tensor(np.array(v)) for k, v in model.state_dict().items()})
+        inputs = tx
+        if channels_last:
+            ref, inputs = ref.to(memory_format=torch.channels_last), tx.to(memory_format=torch.channels_last)
+        opt = torch.optim.SGD(ref.parameters(), lr=0.01, momentum=0.9)
+
+        def step():
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(ref(inputs), ty).backward()
+            opt.step()
+
+        return step
+
+    def minicnn_step(compiled):
+        net = training.digits_cnn(generator=np.random.default_rng(0))
+        opt, loss_fn = optim.SGD(net.parameters(), lr=0.01, momentum=0.9), nn.CrossEntropyLoss()
+
+        def step():
+            with minicnn.compiled(compiled):
+                opt.zero_grad()
+                loss_fn(net(x), y).backward()
+                opt.step()
+
+        return step
+
     model = training.digits_cnn(generator=np.random.default_rng(0))
-    ref = torch.nn.Sequential(torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-                              torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-                              torch.nn.Flatten(), torch.nn.Linear(256, 10))  # fmt: skip
-    ref.load_state_dict({k: torch.tensor(np.array(v)) for k, v in model.state_dict().items()})
-    opt, topt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9), torch.optim.SGD(ref.parameters(), lr=0.01,
-                                                                                        momentum=0.9)  # fmt: skip
-    tx, ty, loss_fn = torch.tensor(x), torch.tensor(y), nn.CrossEntropyLoss()
-
-    def ours():
-        opt.zero_grad()
-        loss_fn(model(x), y).backward()
-        opt.step()
-
-    def theirs():
-        topt.zero_grad()
-        torch.nn.functional.cross_entropy(ref(tx), ty).backward()
-        topt.step()
-
-    times = common.time_in_blocks({"minicnn": ours, "torch": theirs}, args.repeats * 5)
-    return {"batch": 64, "minicnn_ms": 1e3 * times["minicnn"], "torch_ms": 1e3 * times["torch"],
-            "ratio": times["minicnn"] / times["torch"]}  # fmt: skip
+    runs = {"minicnn": minicnn_step(False), "minicnn compiled": minicnn_step(True), "torch": torch_step(False),
+            "torch channels-last": torch_step(True)}  # fmt: skip
+    times = common.time_in_blocks(runs, args.repeats * 5)
+    fastest = min(times["torch"], times["torch channels-last"])
+    return {"batch": 64, **{f"{name} ms": 1e3 * t for name, t in times.items()},
+            "ratio": times["minicnn"] / times["torch"], "compiled ratio": times["minicnn compiled"] / times["torch"],
+            "compiled ratio to fastest torch": times["minicnn compiled"] / fastest}  # fmt: skip
 
 
 def conv_backward(np, torch, args):
@@ -123,9 +142,13 @@ def write_report(results, docs: Path):
         "",
         "## One training step of the digits CNN (batch 64)",
         "",
-        "| minicnn | torch | ratio |",
-        "| --- | --- | --- |",
-        f"| {step['minicnn_ms']:.2f} ms | {step['torch_ms']:.2f} ms | {step['ratio']:.2f} |",
+        "`minicnn compiled` is the same step inside `minicnn.compiled()` (`minicnn train digits` runs it); `minicnn`",
+        "the readable NumPy kernels (the default).",
+        "",
+        "| minicnn | minicnn compiled | torch | torch channels-last | ratios to torch (minicnn, compiled) |",
+        "| --- | --- | --- | --- | --- |",
+        f"| {step['minicnn ms']:.2f} ms | {step['minicnn compiled ms']:.2f} ms | {step['torch ms']:.2f} ms "
+        f"| {step['torch channels-last ms']:.2f} ms | {step['ratio']:.2f}, **{step['compiled ratio']:.2f}** |",
         "",
         f"## conv2d backward (input, weight and bias gradients) on VGG16's layers, batch {rows[0]['shape'][0]}",
         "",
@@ -155,7 +178,9 @@ def main(argv=None):
     common.progress("== one training step of the digits CNN")
     results["training_step"] = training_step(np, torch, args)
     step = results["training_step"]
-    common.progress(f"  minicnn {step['minicnn_ms']:.2f} ms, torch {step['torch_ms']:.2f} ms, {step['ratio']:.2f}x")
+    common.progress(f"  minicnn {step['minicnn ms']:.2f} ms, compiled {step['minicnn compiled ms']:.2f} ms, torch "
+                    f"{step['torch ms']:.2f} ms (channels-last {step['torch channels-last ms']:.2f} ms): "
+                    f"{step['ratio']:.2f}x, compiled {step['compiled ratio']:.2f}x")  # fmt: skip
     common.progress("== conv2d backward, VGG16's layers")
     results["conv_backward"] = conv_backward(np, torch, args)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,8 @@ Tensors are NumPy arrays in PyTorch's layouts: activations (N, C, H, W), conv we
     fast = minicnn.optimize(model)                              # folded, fused, channels-last, tuned
 
 Training, as in torch: ``loss.backward()`` fills every parameter's ``.grad`` (``minicnn/autograd.py``), and
-``minicnn.optim`` has SGD, Adam and AdamW; ``minicnn.no_grad()`` turns the recording off.
+``minicnn.optim`` has SGD, Adam and AdamW; ``minicnn.no_grad()`` turns the recording off; ``with minicnn.compiled():``
+runs compiled twins of the readable kernels where small arrays make NumPy's cost per call dominate (training).
 
 Importing ``minicnn`` (or ``minicnn.functional``, ``minicnn.nn``) needs NumPy alone; ``models``, ``checkpoint``,
 ``hub``, ``optimize`` and ``cuda`` load when first used (the models bring Pillow for their preprocessing).
@@ -21,7 +22,7 @@ Importing ``minicnn`` (or ``minicnn.functional``, ``minicnn.nn``) needs NumPy al
 import importlib
 
 from minicnn import functional, nn
-from minicnn._config import CONV_ALGORITHMS, conv_algorithm, get_conv_algorithm, set_conv_algorithm
+from minicnn._config import CONV_ALGORITHMS, compiled, conv_algorithm, get_conv_algorithm, set_conv_algorithm
 from minicnn._random import manual_seed
 from minicnn.autograd import Parameter, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
@@ -66,6 +67,7 @@ __all__ = [
     "Tensor",
     "UnsafeCheckpointError",
     "channels_last",
+    "compiled",
     "contiguous_format",
     "conv_algorithm",
     "datasets",

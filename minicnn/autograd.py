@@ -275,6 +275,9 @@ def plain_array(a):
     that keeps it then keeps no Tensor, hence no cycle through the Tensor's node), else ``a`` itself."""
     if not isinstance(a, Tensor):
         return a
+    plain = a.__dict__.get("_plain")  # the array a Tensor of the tape was made from (set by _record)
+    if plain is not None and plain.shape == a.shape and plain.strides == a.strides and plain.dtype == a.dtype:
+        return plain
     base = a.base
     if (type(base) is np.ndarray and base.shape == a.shape and base.strides == a.strides and base.dtype == a.dtype
             and base.__array_interface__["data"][0] == a.__array_interface__["data"][0]):  # fmt: skip
@@ -343,8 +346,9 @@ def _record(name, output, backward_fn, inputs, saved, inplace_target=None):
         inplace_target._bump()
         inplace_target.grad_fn, inplace_target.requires_grad = node, True
         return inplace_target
-    t = np.asarray(output).view(Tensor)
-    t.grad_fn, t.requires_grad = node, True
+    plain = np.asarray(output)
+    t = plain.view(Tensor)
+    t.grad_fn, t.requires_grad, t._plain = node, True, plain
     return t
 
 
@@ -415,17 +419,19 @@ def _topological_order(root):
 
 def _versions(tensors):
     """What a node remembers of the arrays its backward reads: each one's version counter (shared with its views),
-    the version now, and a description for the error; not the array itself (the output would hold its own node)."""
-    return [(t.__dict__.setdefault("_box", [0]), t._version, f"{t.dtype} array of shape {list(t.shape)}")
-            for t in tensors if isinstance(t, Tensor)]  # fmt: skip
+    the version now, and its dtype and shape for the error; not the array itself (the output would hold its own
+    node)."""
+    return [(box, box[0], t.dtype, t.shape) for t in tensors if isinstance(t, Tensor)
+            for box in (t.__dict__.setdefault("_box", [0]),)]  # fmt: skip
 
 
 def _check_versions(node):
-    for box, version, what in node.saved:
+    for box, version, dtype, shape in node.saved:
         if box[0] != version:
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace operation: "
-                f"[{what}] of {node} is at version {box[0]}; expected version {version} instead."
+                f"[{dtype} array of shape {list(shape)}] of {node} is at version {box[0]}; expected version "
+                f"{version} instead."
             )
 
 
@@ -459,12 +465,28 @@ class _Op:
         functools.update_wrapper(self, forward)
         self.forward, self.wrt, self.saves, self.inplace = forward, wrt, saves, inplace
         self.signature = inspect.signature(forward)
+        params = self.signature.parameters.values()
+        self.positional = [p.name for p in params if p.kind == p.POSITIONAL_OR_KEYWORD]
+        self.names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        self.simple = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params)
+        self.node_name = _node_name(forward.__name__)
         self.record_fn = None
 
     def recorded(self, fn):
         self.record_fn = fn
         self.wants_needs = "needs_input_grad" in inspect.signature(fn).parameters
         return self
+
+    def _arguments(self, args, kwargs):
+        """The arguments given, by name (``inspect.Signature.bind(...).arguments``, without its cost per call)."""
+        if self.simple and len(args) <= len(self.positional):
+            arguments = dict(zip(self.positional, args))
+            if not kwargs:
+                return arguments
+            if all(k in self.names and k not in arguments for k in kwargs):
+                arguments.update(kwargs)
+                return arguments
+        return self.signature.bind(*args, **kwargs).arguments  # the other cases, and its TypeError for a wrong call
 
     def __get__(self, obj, objtype=None):  # behave as a function when stored on a class
         return self if obj is None else functools.partial(self, obj)
@@ -475,18 +497,18 @@ class _Op:
                 return self.forward(*args, **kwargs)
             out = self.forward(*map(plain_array, args), **{k: plain_array(v) for k, v in kwargs.items()})
             if self.inplace:  # a Tensor written in place: its version counts the edit, and it is the output
-                bound = self.signature.bind(*args, **kwargs)
-                target = bound.arguments.get("input")
-                if bound.arguments.get(self.inplace) and isinstance(target, Tensor):
+                arguments = self._arguments(args, kwargs)
+                target = arguments.get("input")
+                if arguments.get(self.inplace) and isinstance(target, Tensor):
                     target._bump()
                     return target
             return out
-        bound = self.signature.bind(*args, **kwargs)
-        inputs = [bound.arguments.get(name) for name in self.wrt]
-        saved = [output_marker if name == "output" else bound.arguments.get(name) for name in self.saves]
-        inplace = self.inplace is not None and bool(bound.arguments.get(self.inplace))
-        plain_args = [plain_array(a) for a in bound.args]
-        plain_kwargs = {k: plain_array(v) for k, v in bound.kwargs.items()}
+        arguments = self._arguments(args, kwargs)
+        inputs = [arguments.get(name) for name in self.wrt]
+        saved = [output_marker if name == "output" else arguments.get(name) for name in self.saves]
+        inplace = self.inplace is not None and bool(arguments.get(self.inplace))
+        plain_args = [plain_array(a) for a in args]
+        plain_kwargs = {k: plain_array(v) for k, v in kwargs.items()}
         if self.record_fn is None:
             raise NotImplementedError(f"minicnn cannot differentiate {self.__name__} yet")
         if self.wants_needs:  # which of the differentiable inputs need a gradient (the backward may skip the others)
@@ -495,8 +517,8 @@ class _Op:
         extra = None
         if isinstance(output, tuple):  # (values, indices): only the values are differentiable
             output, extra = output[0], output[1:]
-        target = bound.arguments["input"] if inplace else None
-        out = _record(_node_name(self.__name__), output, backward_fn, inputs, [], inplace_target=target)
+        target = arguments["input"] if inplace else None
+        out = _record(self.node_name, output, backward_fn, inputs, [], inplace_target=target)
         out.grad_fn.saved = _versions(out if s is output_marker else s for s in saved)
         return out if extra is None else (out, *extra)
 

@@ -216,7 +216,7 @@ def cmd_train(args) -> int:
     before = np.array(model[0].weight, copy=True)  # the first layer's 3x3 kernels, random
     print(f"minicnn: training {sum(p.size for p in model.parameters()):,} parameters on {args.dataset} "
           f"({args.epochs} epochs, seed {args.seed})", file=sys.stderr, flush=True)  # fmt: skip
-    model, history = training.train_digits(model, epochs=args.epochs, seed=args.seed)
+    model, history = training.train_digits(model, epochs=args.epochs, seed=args.seed, compiled=not args.numpy)
     for path in training.save_figures(out, history, before, np.asarray(model[0].weight)):
         print(f"minicnn: wrote {path}", file=sys.stderr)
     print(f"test accuracy: {100 * history['test_accuracy'][-1]:.1f}% ({history['test_size']} images)")
@@ -262,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=30, help="passes over the training images (default 30)")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and of the batch order")
     p.add_argument("--out", default="minicnn-train", help="folder for the figures (default: minicnn-train)")
+    p.add_argument("--numpy", action="store_true", help="the readable NumPy kernels only (default: minicnn.compiled())")
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("summary", help="a model's layer table: output shapes, parameters, work, im2col memory")

@@ -51,9 +51,15 @@ def accuracy(model, images, labels, batch_size=512) -> float:
     return correct / len(images)
 
 
-def train_digits(model=None, epochs=30, seed=0, batch_size=64, lr=0.05, momentum=0.9, progress=True):
+def train_digits(model=None, epochs=30, seed=0, batch_size=64, lr=0.05, momentum=0.9, progress=True, compiled=False):
     """Train ``model`` (default ``digits_cnn()``) on the digits' train split; return the model and its history:
-    per epoch the mean training loss and the train and test accuracies."""
+    per epoch the mean training loss and the train and test accuracies. ``compiled``: inside ``minicnn.compiled()``
+    (the same numbers, about 2.5x faster; the readable NumPy kernels otherwise)."""
+    with minicnn.compiled(compiled):
+        return _train_digits(model, epochs, seed, batch_size, lr, momentum, progress)
+
+
+def _train_digits(model, epochs, seed, batch_size, lr, momentum, progress):
     rng = np.random.default_rng(seed)
     if model is None:
         model = digits_cnn(generator=np.random.default_rng(seed))

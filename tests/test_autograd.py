@@ -158,6 +158,7 @@ def test_pad_backward_matches_torch(dtype, shape, seed, mode, data):
     pads = [data.draw(ints(-1 if mode == "constant" else 0, limit)) for _ in range(2 * k)]
     if mode == "constant":
         pads = [max(p, -1) for p in pads]
+        assume(all(shape[-1 - i] + pads[2 * i] + pads[2 * i + 1] >= 0 for i in range(k)))  # torch refuses the others
     check_grads("pad", F.pad, seed, make_array(seed, shape, dtype), tuple(pads), mode=mode, kind="reduction")
 
 

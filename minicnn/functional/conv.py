@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from minicnn import specs
-from minicnn._config import check_conv_algorithm, get_conv_algorithm
+from minicnn._config import check_conv_algorithm, get_conv_algorithm, is_compiled
 from minicnn.autograd import differentiable
 from minicnn.functional import _autotune
 from minicnn.functional._args import gpu_ops, silent_ieee, skip_arithmetic
@@ -54,13 +54,23 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     """
     x, unbatched = specs.batched(specs.check_array(input, "conv2d"), "conv2d")
     spec = specs.conv2d(x, weight, bias, stride, padding, dilation, groups)
-    name = check_conv_algorithm(get_conv_algorithm() if algorithm is None else algorithm)
+    name = algorithm_name(algorithm)
     if skip_arithmetic():  # minicnn summary: the shape is all that is asked
         out = np.empty(spec.out_shape, x.dtype)
         return out[0] if unbatched else out
     gpu = gpu_ops(x)
-    out = gpu.conv2d(x, weight, bias, spec, name) if gpu else run(name, x, weight, spec, Epilogue(bias))
+    if gpu:
+        out = gpu.conv2d(x, weight, bias, spec, "default" if name == "compiled" else name)
+    else:
+        out = run(name, x, weight, spec, Epilogue(bias))
     return out[0] if unbatched else out
+
+
+def algorithm_name(algorithm):
+    """The algorithm (or rule) a call with ``algorithm`` runs: the one named, else the current setting; "compiled" (the
+    rule of ``registry.compiled_algorithm``) for the default inside ``minicnn.compiled()``."""
+    name = check_conv_algorithm(get_conv_algorithm() if algorithm is None else algorithm)
+    return "compiled" if algorithm is None and name == "default" and is_compiled() else name
 
 
 def run(name, x, weight, spec, epilogue):
@@ -78,18 +88,28 @@ def run(name, x, weight, spec, epilogue):
 @conv2d.recorded
 def _(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, algorithm=None,
       needs_input_grad=(True, True, True)):  # fmt: skip
-    out = conv2d(input, weight, bias, stride, padding, dilation, groups, algorithm=algorithm)
-    x, unbatched = specs.batched(input, "conv2d")
+    x, unbatched = specs.batched(specs.check_array(input, "conv2d"), "conv2d")
     spec = specs.conv2d(x, weight, bias, stride, padding, dilation, groups)
+    name = algorithm_name(algorithm)
+    channels_last = is_channels_last(x) or is_channels_last(weight)
+    if name in ("compiled", "im2col_rows") and not gpu_ops(x) and 0 not in spec.out_shape and \
+            resolve(name, spec, channels_last).name == "im2col_rows":  # fmt: skip
+        # the compiled twin keeps the rows it multiplied, and its backward is three GEMMs with them
+        from minicnn.kernels.im2col_numba import conv2d_and_rows, conv2d_backward_rows
+
+        out, rows = conv2d_and_rows(x, weight, spec, Epilogue(bias))
+        backward_of = lambda g: conv2d_backward_rows(g, rows, weight, spec, needs_input_grad[0])  # noqa: E731
+    else:
+        out = conv2d(x, weight, bias, stride, padding, dilation, groups, algorithm=algorithm)
+        backward_of = lambda g: conv2d_backward(g, x, weight, spec, needs_input_grad[0])  # noqa: E731
 
     def backward(grad_output):
-        g = grad_output[None] if unbatched else grad_output
-        grad_input, grad_weight, grad_bias = conv2d_backward(g, x, weight, spec, input_grad=needs_input_grad[0])
+        grad_input, grad_weight, grad_bias = backward_of(grad_output[None] if unbatched else grad_output)
         if grad_input is not None and unbatched:
             grad_input = grad_input[0]
         return grad_input, grad_weight, (None if bias is None else grad_bias)
 
-    return out, backward
+    return (out[0] if unbatched else out), backward
 
 
 #: conv2d_backward builds the column matrix of this many elements at most at a time (64 MB of float32): a few images

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from minicnn import specs
+from minicnn._config import is_compiled
 from minicnn.autograd import differentiable
 from minicnn.functional._args import gpu_ops, silent_ieee, skip_arithmetic
 from minicnn.kernels.pooling import (
@@ -50,6 +51,10 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         out, idx = np.empty((*x.shape[:2], *spec.out_size), x.dtype), np.empty((*x.shape[:2], *spec.out_size), np.int64)
     elif gpu:
         out, idx = gpu.max_pool2d(x, spec)
+    elif is_compiled():  # minicnn.compiled(): the loops of kernels/pooling_numba.py
+        from minicnn.kernels.pooling_numba import max_pool2d_numba
+
+        out, idx = max_pool2d_numba(x, spec)
     else:
         out, idx = max_pool2d_kernel(x, spec.kernel_size, spec.stride, spec.padding, spec.dilation, spec.out_size,
                                      return_indices)  # fmt: skip
@@ -136,6 +141,12 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 
 @max_pool2d.recorded
 def _(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    if is_compiled() and not gpu_ops(input):  # the indices come with the compiled forward: route by them
+        from minicnn.kernels.pooling_numba import max_pool2d_backward_numba
+
+        out, indices = max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
+        backward = lambda grad_output: (max_pool2d_backward_numba(grad_output, indices, input.shape),)  # noqa: E731
+        return ((out, indices) if return_indices else out), backward
     out = None if return_indices else max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode)
     if out is None or not (np.isfinite(out).all() and np.isfinite(input).all()):
         # NaN, -inf and windows wholly in the padding follow torch's index rules: route by the indices

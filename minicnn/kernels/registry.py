@@ -102,6 +102,9 @@ ALGORITHMS: dict[str, ConvAlgorithm] = {
         ConvAlgorithm("im2col_cl", _K + "conv_im2col:conv2d_im2col_cl", _one_group, "channels_last", "direct",
                       "im2col", False, True, pack=_K + "conv_im2col:weight_cols", other_layout="im2col",
                       doc="im2col on channels-last pixels, one GEMM per kernel row, bands on every thread"),
+        ConvAlgorithm("im2col_rows", _K + "im2col_numba:conv2d_im2col_rows", _one_group, "nchw", "direct",
+                      "im2col_full", True, False,
+                      doc="compiled im2col, one row per output pixel of the whole batch, then one GEMM"),
         ConvAlgorithm("pointwise", _K + "conv_im2col:conv2d_pointwise", _pointwise, "nchw", "direct", "im2col_full",
                       False, True, other_layout="pointwise_cl",
                       doc="a 1x1 convolution is a GEMM: the input already is the column matrix"),
@@ -156,8 +159,20 @@ def default_algorithm(spec: ConvSpec, channels_last: bool) -> str:
     return "im2col_full" if columns <= SMALL_COLUMNS else "im2col"
 
 
+def compiled_algorithm(spec: ConvSpec, channels_last: bool) -> str:
+    """The fixed rule of ``"default"`` inside ``minicnn.compiled()``: small images of one group in NCHW (whole column
+    matrices of at most SMALL_COLUMNS, e.g. the digits CNN) by ``im2col_rows`` (one GEMM for the whole batch, and a
+    backward of three), the others as ``default_algorithm``."""
+    columns = spec.N * spec.C_in * spec.KH * spec.KW * spec.OH * spec.OW
+    if spec.kind == "general" and spec.groups == 1 and not channels_last and columns <= SMALL_COLUMNS:
+        return "im2col_rows"
+    return default_algorithm(spec, channels_last)
+
+
 def resolve(name: str, spec: ConvSpec, channels_last: bool) -> ConvAlgorithm:
     """The algorithm that computes ``spec`` when ``name`` (not "auto") is asked for."""
+    if name == "compiled":
+        return ALGORITHMS[compiled_algorithm(spec, channels_last)]
     if name != "default":
         algorithm = ALGORITHMS[name]
         if algorithm.applies(spec):

@@ -32,3 +32,22 @@ def workspace(name: str, shape, dtype) -> np.ndarray:
     if buf is None or buf.size < size:
         buf = buffers[key] = np.empty(max(size, 1), dtype)
     return buf[:size].reshape(shape)
+
+
+_heap_prepared = False
+
+
+def keep_freed_memory() -> None:
+    """Once per process: let the C allocator keep the memory NumPy frees, for the next arrays of a training step.
+
+    A training step allocates and frees a few MB of activations and gradients. glibc's ``malloc`` gives freed memory
+    at the top of its heap back to the system once more than twice its "mmap threshold" (128 KB at first) is free,
+    and the next step's arrays then page-fault it in again: about a third of the digits CNN's step in a virtual
+    machine, from one run to the next by chance. Freeing one 16 MB array raises that threshold to 16 MB (glibc adjusts
+    it to the largest freed block, as it would after any large NumPy temporary), so the step's memory is reused. No
+    setting is changed; other C libraries ignore it. ``minicnn.compiled()`` calls it.
+    """
+    global _heap_prepared
+    if not _heap_prepared:
+        _heap_prepared = True
+        np.empty(16 << 20, np.uint8)  # freed at once (never touched: mapped and unmapped, not paged in)
