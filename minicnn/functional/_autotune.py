@@ -97,7 +97,7 @@ def choose(x, weight, bias, spec, prepacked=False) -> str:
         return names[0]
     layout = "".join("cl" if is_channels_last(a) else "c" for a in (x, weight))  # memory formats
     key = f"{x.shape}|{weight.shape}|{spec.stride}|{spec.pads}|{spec.dilation}|{spec.groups}|{x.dtype}|{layout}"
-    key += "|prepacked" if prepacked else ""
+    key += ("|prepacked" if prepacked else "") + "|" + ",".join(names)  # a new candidate: measured again
     with _lock:
         _load()
         known = _choices.get(key)
