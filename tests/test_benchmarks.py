@@ -23,7 +23,7 @@ def test_benchmark_suite_runs_and_writes_its_report(tmp_path):
             abs(row["torch"]["of_peak"] * row["gemm_peak_gflops"] - row["torch"]["gflops"])
             < 1e-6 * row["torch"]["gflops"]
         )
-    assert {n["model"] for n in data["networks"]} == {"vgg16", "resnet50"}
+    assert {n["model"] for n in data["networks"]} == {"vgg16", "resnet50", "efficientnet_lite0"}
     assert data["memory"]["minicnn_mb"] > 0 and data["load_ms"]["torch"] > 0
     table = (tmp_path / "docs" / "benchmarks.md").read_text()
     assert "## Whole networks" in table and "| vgg16 | 1 |" in table
