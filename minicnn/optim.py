@@ -58,15 +58,15 @@ class Optimizer:
 
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                grad = -np.asarray(p.grad) if group.get("maximize") else np.asarray(p.grad)
-                value = p.view(np.ndarray)  # the parameter's memory, written in place
-                with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # NaN and inf flow, as in torch
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # NaN and inf flow, as in torch
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    grad = -np.asarray(p.grad) if group.get("maximize") else np.asarray(p.grad)
+                    value = p.view(np.ndarray)  # the parameter's memory, written in place
                     self._update(value, grad, group, self.state.setdefault(id(p), {}))
-                p._bump()  # a backward still holding the old value will refuse to run
+                    p._bump()  # a backward still holding the old value will refuse to run
         return loss
 
     def _update(self, p, grad, group, state):

@@ -11,6 +11,7 @@ allocated for the call and freed with it.
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -23,7 +24,7 @@ KEEP_BYTES = 256 << 20
 def workspace(name: str, shape, dtype) -> np.ndarray:
     """A C-contiguous array of ``shape`` and ``dtype`` over this thread's reusable buffer ``name``."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     if size * np.dtype(dtype).itemsize > KEEP_BYTES:
         return np.empty(shape, dtype)  # too large to keep: this call's alone
     key = (name, np.dtype(dtype).str)
