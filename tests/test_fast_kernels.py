@@ -310,6 +310,24 @@ def test_a_remembered_choice_that_is_no_candidate_is_measured_again(fresh_cache,
     assert measured == [1] and _autotune._choices[key] != "naive"
 
 
+def test_a_new_candidate_is_measured_although_the_shape_was_tuned_before(fresh_cache, monkeypatch):
+    """A choice is remembered with the candidates it was made among: once an algorithm joins them (a newer minicnn),
+    the shape is measured again rather than kept on the older choice."""
+    from minicnn.kernels import registry
+
+    x, w = make_array(7, (1, 4, 9, 9), np.float32), make_array(8, (4, 4, 3, 3), np.float32)
+    real_candidates = registry.candidates
+    monkeypatch.setattr(_autotune, "candidates", lambda spec, cl: real_candidates(spec, cl)[:2])  # an older set
+    F.conv2d(x, w, padding=1, algorithm="auto")
+    monkeypatch.setattr(_autotune, "candidates", real_candidates)  # every candidate of this version
+    measured = []
+    real = _autotune._measure
+    monkeypatch.setattr(_autotune, "_measure", lambda names, *a, **k: measured.append(names) or real(names, *a, **k))
+    F.conv2d(x, w, padding=1, algorithm="auto")
+    assert measured == [real_candidates(spec_of(x, w, padding=1), False)]
+    assert len(_autotune._choices) == 2
+
+
 def test_two_processes_tuning_different_shapes_keep_both_choices(fresh_cache):
     """Saving merges with what the file holds: another process's choices survive."""
     x, w = make_array(7, (1, 4, 9, 9), np.float32), make_array(8, (4, 4, 3, 3), np.float32)
