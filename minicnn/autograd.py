@@ -468,6 +468,8 @@ class _Op:
         params = self.signature.parameters.values()
         self.positional = [p.name for p in params if p.kind == p.POSITIONAL_OR_KEYWORD]
         self.names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        self.required = [p.name for p in params if p.default is p.empty and p.kind == p.POSITIONAL_OR_KEYWORD]
+        self.positional_set = set(self.positional)
         self.simple = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params)
         self.node_name = _node_name(forward.__name__)
         self.record_fn = None
@@ -481,11 +483,12 @@ class _Op:
         """The arguments given, by name (``inspect.Signature.bind(...).arguments``, without its cost per call)."""
         if self.simple and len(args) <= len(self.positional):
             arguments = dict(zip(self.positional, args))
-            if not kwargs:
+            if not kwargs and len(args) >= len(self.required):
                 return arguments
             if all(k in self.names and k not in arguments for k in kwargs):
                 arguments.update(kwargs)
-                return arguments
+                if all(name in arguments for name in self.required):
+                    return arguments
         return self.signature.bind(*args, **kwargs).arguments  # the other cases, and its TypeError for a wrong call
 
     def __get__(self, obj, objtype=None):  # behave as a function when stored on a class
@@ -507,6 +510,9 @@ class _Op:
         inputs = [arguments.get(name) for name in self.wrt]
         saved = [output_marker if name == "output" else arguments.get(name) for name in self.saves]
         inplace = self.inplace is not None and bool(arguments.get(self.inplace))
+        if kwargs and not self.positional_set.isdisjoint(kwargs):  # the recorded twin gets them by position (its
+            bound = self.signature.bind(*args, **kwargs)  # parameter names may differ: pad's is ``pad_``)
+            args, kwargs = bound.args, bound.kwargs
         plain_args = [plain_array(a) for a in args]
         plain_kwargs = {k: plain_array(v) for k, v in kwargs.items()}
         if self.record_fn is None:

@@ -54,7 +54,7 @@ def accuracy(model, images, labels, batch_size=512) -> float:
 def train_digits(model=None, epochs=30, seed=0, batch_size=64, lr=0.05, momentum=0.9, progress=True, compiled=False):
     """Train ``model`` (default ``digits_cnn()``) on the digits' train split; return the model and its history:
     per epoch the mean training loss and the train and test accuracies. ``compiled``: inside ``minicnn.compiled()``
-    (the same numbers, about 2.5x faster; the readable NumPy kernels otherwise)."""
+    (the same numbers up to rounding, about 2x faster; the readable NumPy kernels otherwise)."""
     with minicnn.compiled(compiled):
         return _train_digits(model, epochs, seed, batch_size, lr, momentum, progress)
 

@@ -159,3 +159,33 @@ def test_relu_backward_with_nan_and_inf_matches_torch_compiled_or_not(shape, see
     compared = np.ones(x.shape, bool) if op == "relu" else ~np.isnan(x)  # torch's relu6 at NaN depends on its loop
     assert np.array_equal(leaf.grad[compared], t.grad.numpy()[compared], equal_nan=True)
     assert op == "relu" or np.array_equal(leaf.grad[~compared], g[~compared], equal_nan=True)  # NaN passes it
+
+
+def test_compiled_ops_keep_a_channels_last_layout():
+    """A channels-last input or weight gives a channels-last output, as torch (and the readable kernels) do."""
+    rng = np.random.default_rng(0)
+    x = F.to_channels_last(rng.standard_normal((4, 3, 8, 8)).astype(np.float32))
+    w = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    leaf = x.view(minicnn.Tensor).requires_grad_()
+    with minicnn.compiled():
+        conv = F.conv2d(leaf, w, padding=1)
+        pooled = F.max_pool2d(leaf, 2)
+    ref = F.conv2d(x, w, padding=1, algorithm="naive")
+    assert minicnn.functional.layout.is_channels_last(conv) and normalized_max_error(conv, ref) <= 2e-5
+    assert minicnn.functional.layout.is_channels_last(pooled) and np.array_equal(pooled, F.max_pool2d(x, 2))
+
+
+def test_recorded_ops_take_keyword_arguments_and_name_a_missing_one():
+    """The tape hands the recorded twin its arguments by position (pad's twin names its parameter ``pad_``); a call
+    missing an argument is refused with the op's own TypeError."""
+    x = minicnn.Parameter(np.ones((1, 1, 2, 2)))
+    F.pad(x, pad=(1, 1, 1, 1)).sum().backward()
+    assert np.array_equal(x.grad, np.ones((1, 1, 2, 2)))
+    with pytest.raises(TypeError, match="weight"):
+        F.conv2d(x)
+
+
+def test_relu_backward_gives_plus_zero_where_it_stops_the_gradient():
+    x = minicnn.Parameter(np.array([-2.0, 1.0]))
+    F.relu(x * 1).backward(np.array([-1.0, 1.0]))
+    assert not np.signbit(x.grad).any() and np.array_equal(x.grad, [0.0, 1.0])

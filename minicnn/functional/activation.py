@@ -127,7 +127,8 @@ def _passed(grad_output, keep):
     ``np.where`` gives the answer."""
     out = np.multiply(grad_output, keep, dtype=grad_output.dtype)
     if not np.isfinite(out.sum()):
-        out = np.where(keep, grad_output, 0).astype(grad_output.dtype, copy=False)
+        return np.where(keep, grad_output, 0).astype(grad_output.dtype, copy=False)
+    out += 0  # a negative gradient times False is -0.0; torch's 0 is +0.0
     return out
 
 

@@ -92,12 +92,15 @@ def _(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, al
     spec = specs.conv2d(x, weight, bias, stride, padding, dilation, groups)
     name = algorithm_name(algorithm)
     channels_last = is_channels_last(x) or is_channels_last(weight)
+    rows_elements = spec.N * spec.OH * spec.OW * spec.C_in * spec.KH * spec.KW
     if name in ("compiled", "im2col_rows") and not gpu_ops(x) and 0 not in spec.out_shape and \
+            rows_elements <= BACKWARD_COLUMNS and not skip_arithmetic() and \
             resolve(name, spec, channels_last).name == "im2col_rows":  # fmt: skip
-        # the compiled twin keeps the rows it multiplied, and its backward is three GEMMs with them
+        # the compiled twin keeps the rows it multiplied (at most BACKWARD_COLUMNS), and its backward is three GEMMs
         from minicnn.kernels.im2col_numba import conv2d_and_rows, conv2d_backward_rows
 
         out, rows = conv2d_and_rows(x, weight, spec, Epilogue(bias))
+        out = to_memory_format(out, channels_last)  # as every conv2d: channels-last if the input or weight is
         backward_of = lambda g: conv2d_backward_rows(g, rows, weight, spec, needs_input_grad[0])  # noqa: E731
     else:
         out = conv2d(x, weight, bias, stride, padding, dilation, groups, algorithm=algorithm)

@@ -12,6 +12,7 @@ from minicnn import specs
 from minicnn._config import is_compiled
 from minicnn.autograd import differentiable
 from minicnn.functional._args import gpu_ops, silent_ieee, skip_arithmetic
+from minicnn.functional.layout import is_channels_last
 from minicnn.kernels.pooling import (
     adaptive_bounds,
     adaptive_pool2d_kernel,
@@ -51,7 +52,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         out, idx = np.empty((*x.shape[:2], *spec.out_size), x.dtype), np.empty((*x.shape[:2], *spec.out_size), np.int64)
     elif gpu:
         out, idx = gpu.max_pool2d(x, spec)
-    elif is_compiled():  # minicnn.compiled(): the loops of kernels/pooling_numba.py
+    elif is_compiled() and not is_channels_last(x):  # minicnn.compiled(): the loops of kernels/pooling_numba.py
         from minicnn.kernels.pooling_numba import max_pool2d_numba
 
         out, idx = max_pool2d_numba(x, spec)
@@ -141,7 +142,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 
 @max_pool2d.recorded
 def _(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-    if is_compiled() and not gpu_ops(input):  # the indices come with the compiled forward: route by them
+    if is_compiled() and not gpu_ops(input) and not is_channels_last(input):  # the compiled forward's indices
         from minicnn.kernels.pooling_numba import max_pool2d_backward_numba
 
         out, indices = max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)

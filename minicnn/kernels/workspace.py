@@ -45,8 +45,9 @@ def keep_freed_memory() -> None:
     at the top of its heap back to the system once more than twice its "mmap threshold" (128 KB at first) is free,
     and the next step's arrays then page-fault it in again: about a third of the digits CNN's step in a virtual
     machine, from one run to the next by chance. Freeing one 16 MB array raises that threshold to 16 MB (glibc adjusts
-    it to the largest freed block, as it would after any large NumPy temporary), so the step's memory is reused. No
-    setting is changed; other C libraries ignore it. ``minicnn.compiled()`` calls it.
+    it to the largest freed block, as it does after any large NumPy temporary), so the step's memory is reused: the
+    process then keeps up to 32 MB of freed memory for reuse instead of returning it at once. Nothing else changes,
+    and other C libraries ignore it. ``minicnn.compiled()`` calls it.
     """
     global _heap_prepared
     if not _heap_prepared:
