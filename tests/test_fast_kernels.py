@@ -43,7 +43,7 @@ def winograd_cases(draw):
     return x, weight, bias, pads
 
 
-@pytest.mark.parametrize("algorithm", ["winograd2", "winograd4", "winograd4_cl"])
+@pytest.mark.parametrize("algorithm", ["winograd2", "winograd4", "winograd4_cl", "winograd2_cl"])
 @given(case=winograd_cases(), relu=st.booleans(), residual=st.booleans())
 def test_winograd_kernels_and_their_epilogue_match_torch(algorithm, case, relu, residual):
     """Each Winograd kernel, called through the registry with bias, residual and ReLU in its epilogue."""
@@ -65,7 +65,7 @@ def test_winograd_on_vgg16_shaped_layers_within_its_tolerance():
         x, w = make_array(1, (1, c_in, size, size), np.float32), make_array(2, (32, c_in, 3, 3), np.float32) * 0.05
         ref = torch_op("conv2d", x, w, padding=1, float64=True)
         scale = torch_op("conv2d", np.abs(x), np.abs(w), padding=1, float64=True).max()
-        for algorithm in ("winograd2", "winograd4", "winograd4_cl"):
+        for algorithm in ("winograd2", "winograd4", "winograd4_cl", "winograd2_cl"):
             got = F.conv2d(x, w, padding=1, algorithm=algorithm)
             assert_close(got, ref, kind=ALGORITHMS[algorithm].tolerance, dtype=np.float32, scale=scale)
 
@@ -75,12 +75,12 @@ def test_an_algorithm_asked_for_a_shape_it_does_not_cover_runs_the_default_rule(
     x = make_array(3, (1, 4, 9, 9), np.float64)
     for w, kwargs in ((make_array(4, (6, 4, 1, 1), np.float64), {}), (make_array(5, (6, 4, 3, 3), np.float64),
                                                                        dict(stride=2))):  # fmt: skip
-        for algorithm in ("winograd2", "winograd4", "winograd4_cl", "pointwise", "depthwise"):
+        for algorithm in ("winograd2", "winograd4", "winograd4_cl", "winograd2_cl", "pointwise", "depthwise"):
             np.testing.assert_array_equal(F.conv2d(x, w, algorithm=algorithm, **kwargs),
                                           F.conv2d(x, w, algorithm="default", **kwargs))  # fmt: skip
 
 
-@pytest.mark.parametrize("algorithm", ["winograd2", "winograd4", "winograd4_cl"])
+@pytest.mark.parametrize("algorithm", ["winograd2", "winograd4", "winograd4_cl", "winograd2_cl"])
 def test_winograd_falls_back_to_direct_sums_for_infinite_inputs(algorithm):
     """inf - inf is NaN inside Winograd's transforms; torch's direct sums give +-inf: so does minicnn."""
     x, w = make_array(13, (1, 8, 12, 12), np.float32), make_array(14, (8, 8, 3, 3), np.float32)
@@ -104,10 +104,12 @@ def test_winograd_channels_last_work_splits_agree(monkeypatch, threads, max_band
     x, w, b = make_array(11, (3, 7, 13, 10), np.float64), make_array(12, (4, 7, 3, 3), np.float64), np.arange(4.0)
     pads = (1, 1, 2, 0)  # (left, right, top, bottom)
     spec = spec_of(x, w, padding=pads, b=b)
-    got = winograd_cl.conv2d_winograd4_cl(channels_last(x), winograd_cl.pack_cl(w), spec, Epilogue(b, relu=True))
     ref = torch_op("conv2d", x, w, b, padding=pads, float64=True)
-    assert_close(got, np.maximum(ref, 0), kind="winograd4", dtype=np.float64)
-    assert got.transpose(0, 2, 3, 1).flags.c_contiguous
+    for kernel, pack, kind in ((winograd_cl.conv2d_winograd4_cl, winograd_cl.pack_cl, "winograd4"),
+                               (winograd_cl.conv2d_winograd2_cl, winograd_cl.pack_cl2, "winograd2")):  # fmt: skip
+        got = kernel(channels_last(x), pack(w), spec, Epilogue(b, relu=True))
+        assert_close(got, np.maximum(ref, 0), kind=kind, dtype=np.float64)
+        assert got.transpose(0, 2, 3, 1).flags.c_contiguous
 
 
 def test_bounded_im2col_equals_the_readable_full_matrix(monkeypatch):
@@ -422,7 +424,7 @@ def test_auto_candidates_follow_the_input_layout():
 
     x, w = np.ones((1, 8, 9, 9), np.float32), np.ones((8, 8, 3, 3), np.float32)
     general = spec_of(x, w, padding=1)
-    assert set(candidates(general, True)) == {"im2col_cl", "winograd4_cl", "winograd2"}
+    assert set(candidates(general, True)) == {"im2col_cl", "winograd4_cl", "winograd2_cl"}
     assert set(candidates(general, False)) == {"im2col", "winograd4", "winograd2"}
     depthwise = spec_of(x, np.ones((8, 1, 3, 3), np.float32), padding=1, groups=8)
     assert candidates(depthwise, True) == ["im2col", "depthwise_cl"]

@@ -48,8 +48,9 @@ x = np.random.default_rng(0).standard_normal((2, 8, 20, 20)).astype(np.float32)
 w, dw = np.ones((8, 8, 3, 3), np.float32) * 0.1, np.ones((8, 1, 3, 3), np.float32)
 effnet = models.efficientnet_lite0(generator=0).eval()
 jobs = {a: (lambda a=a: F.conv2d(x, w, padding=1, algorithm=a)) for a in ("numba", "numba_blocked", "winograd2",
-        "winograd4", "winograd4_cl")}
+        "winograd4", "winograd4_cl", "winograd2_cl")}
 jobs["depthwise_numba"] = lambda: F.conv2d(x, dw, padding=1, groups=8, algorithm="depthwise_numba")
+jobs["depthwise_cl"] = lambda: F.conv2d(F.to_channels_last(x), dw, padding=1, groups=8, algorithm="depthwise_cl")
 image = np.random.default_rng(1).standard_normal((1, 3, 64, 64)).astype(np.float32)
 import minicnn
 with minicnn.conv_algorithm("auto"):

@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 
 from minicnn.kernels import NO_EPILOGUE, Epilogue, finish, threads
-from minicnn.kernels.winograd import G4, WinogradWeights, kernel_transform
+from minicnn.kernels.winograd import G2, G4, WinogradWeights, kernel_transform
 from minicnn.kernels.workspace import workspace
 
 # The constants of B^T and A^T, typed float32 so that float32 tiles stay float32 (an int constant would
@@ -226,6 +226,147 @@ def conv2d_winograd4_cl(x, packed: WinogradWeights, spec, epilogue=NO_EPILOGUE):
         with threads.one_blas_thread():
             threads.parallel(lambda e: np.matmul(V[e], U[e], out=M[e]), parts)
         finite = output_transform(M, b, relu, tiles_h, tiles_w, 0, tiles, out_cl)
+    if not finite:
+        from minicnn.kernels.conv_im2col import conv2d_im2col_cl, weight_cols
+
+        return conv2d_im2col_cl(x, weight_cols(packed.weight), spec, epilogue)
+    out = out_cl.transpose(0, 3, 1, 2)
+    return out if epilogue.residual is None else finish(out, Epilogue(None, epilogue.relu, epilogue.residual))
+
+
+# ------------------------------------------------------------------------------------- F(2x2, 3x3), channels-last
+
+
+@njit(nogil=True, cache=True)
+def input_transform2(x, pT, pL, tiles_h, tiles_w, tile0, T, V):
+    """F(2x2, 3x3)'s V[e, tt, :] = (B^T d B)[e] for the 4x4 tiles tile0 .. tile0+T-1 (zero outside the input).
+
+    Shape: x (N, H, W, C) C-contiguous; V (16, >= T, C). Tile ``n*tiles_h*tiles_w + i*tiles_w + j`` covers input rows
+    2i - pT .. 2i - pT + 3 and columns 2j - pL .. 2j - pL + 3. With B^T = [[1, 0, -1, 0], [0, 1, 1, 0],
+    [0, -1, 1, 0], [0, 1, 0, -1]], every step is an addition of two vectors of C channels.
+    """
+    N, H, W, C = x.shape
+    d = np.zeros((4, 4, C), x.dtype)
+    t = np.empty((4, 4, C), x.dtype)  # B^T d
+    per_image = tiles_h * tiles_w
+    for tt in range(T):
+        tile = tile0 + tt
+        n, r = tile // per_image, tile % per_image
+        h0, w0 = (r // tiles_w) * 2 - pT, (r % tiles_w) * 2 - pL
+        inside = h0 >= 0 and w0 >= 0 and h0 + 4 <= H and w0 + 4 <= W
+        for i in range(4):
+            for j in range(4):
+                h, w = h0 + i, w0 + j
+                if inside or (0 <= h < H and 0 <= w < W):
+                    for c in range(C):
+                        d[i, j, c] = x[n, h, w, c]
+                else:
+                    for c in range(C):
+                        d[i, j, c] = 0
+        for j in range(4):  # B^T down each column
+            for c in range(C):
+                t[0, j, c] = d[0, j, c] - d[2, j, c]
+            for c in range(C):
+                t[1, j, c] = d[1, j, c] + d[2, j, c]
+            for c in range(C):
+                t[2, j, c] = d[2, j, c] - d[1, j, c]
+            for c in range(C):
+                t[3, j, c] = d[1, j, c] - d[3, j, c]
+        for i in range(4):  # then B across each row: V[4i + k]
+            for c in range(C):
+                V[4 * i, tt, c] = t[i, 0, c] - t[i, 2, c]
+            for c in range(C):
+                V[4 * i + 1, tt, c] = t[i, 1, c] + t[i, 2, c]
+            for c in range(C):
+                V[4 * i + 2, tt, c] = t[i, 2, c] - t[i, 1, c]
+            for c in range(C):
+                V[4 * i + 3, tt, c] = t[i, 1, c] - t[i, 3, c]
+
+
+@njit(nogil=True, cache=True)
+def output_transform2(M, bias, relu, tiles_h, tiles_w, tile0, T, out):
+    """F(2x2, 3x3)'s out[n, 2i + a, 2j + b, :] = (A^T M A)[a, b] + bias, A^T = [[1, 1, 1, 0], [0, 1, -1, -1]], ReLU'd
+    if asked, clipped at the bottom and right edges. Returns False if an output is infinite or NaN (see
+    ``output_transform``). Shape: M (16, >= T, C_out); out (N, OH, OW, C_out) C-contiguous."""
+    N, OH, OW, K = out.shape
+    s = np.empty((2, 4, K), out.dtype)  # A^T M
+    zero = out.dtype.type(0)
+    nonfinite = 0
+    per_image = tiles_h * tiles_w
+    for tt in range(T):
+        tile = tile0 + tt
+        n, r = tile // per_image, tile % per_image
+        h0, w0 = (r // tiles_w) * 2, (r % tiles_w) * 2
+        for j in range(4):  # A^T down each column j: rows 0..3 of M are positions 4*i + j
+            for k in range(K):
+                s[0, j, k] = M[j, tt, k] + M[4 + j, tt, k] + M[8 + j, tt, k]
+            for k in range(K):
+                s[1, j, k] = M[4 + j, tt, k] - M[8 + j, tt, k] - M[12 + j, tt, k]
+        for a in range(min(2, OH - h0)):
+            for b in range(min(2, OW - w0)):
+                for k in range(K):
+                    if b == 0:
+                        v = s[a, 0, k] + s[a, 1, k] + s[a, 2, k] + bias[k]
+                    else:
+                        v = s[a, 1, k] - s[a, 2, k] - s[a, 3, k] + bias[k]
+                    nonfinite |= v - v != 0
+                    out[n, h0 + a, w0 + b, k] = max(v, zero) if relu else v
+    return nonfinite == 0
+
+
+def pack_cl2(weight: np.ndarray) -> WinogradWeights:
+    """F(2x2, 3x3)'s U = G g G^T laid out for ``V @ U``: (C_out, C_in, 3, 3) -> (16, C_in, C_out)."""
+    return WinogradWeights(kernel_transform(G2, weight, channels_last=True), weight)
+
+
+def conv2d_winograd2_cl(x, packed: WinogradWeights, spec, epilogue=NO_EPILOGUE):
+    """3x3 stride-1 convolution by Winograd F(2x2, 3x3) in the channels-last layout (as ``conv2d_winograd4_cl``).
+
+    For deep layers with few tiles at batch 1 (VGG16's 512 channels at 14x14, ResNet50's at 7x7): F(4x4)'s
+    transformed weights are 4 times the weights (36 of 9 per kernel), read for only 16 tiles, while F(2x2)'s are
+    16/9 of them, and its GEMMs have more rows (49 tiles at 14x14). 2.25x fewer multiplications than direct
+    summation, with its rounding (tolerance "winograd2").
+    """
+    N, C_in, H, W = x.shape
+    C_out = spec.C_out
+    pT, pB, pL, pR = spec.pads
+    OH, OW = spec.OH, spec.OW
+    x_cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    out_cl = np.empty((N, OH, OW, C_out), dtype=x.dtype)
+    if out_cl.size == 0:
+        return out_cl.transpose(0, 3, 1, 2)
+    U = packed.U  # (16, C_in, C_out)
+    bias, relu = epilogue.bias, epilogue.relu and epilogue.residual is None
+    b = np.zeros(C_out, x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
+    tiles_h, tiles_w = -(-OH // 2), -(-OW // 2)
+    tiles = N * tiles_h * tiles_w
+    workers = threads.count() if threads.blas_controllable() else 1
+    per_band = min(MAX_BAND_TILES * 36 // 16, -(-tiles // workers))  # as many numbers in V and M as F(4x4)
+
+    def band(tile0, T):
+        V = workspace("winograd2-cl V", (16, T, C_in), x.dtype)
+        M = workspace("winograd2-cl M", (16, T, C_out), x.dtype)
+        input_transform2(x_cl, pT, pL, tiles_h, tiles_w, tile0, T, V)
+        np.matmul(V, U, out=M)  # 16 GEMMs (T, C_in) @ (C_in, C_out)
+        return output_transform2(M, b, relu, tiles_h, tiles_w, tile0, T, out_cl)
+
+    starts = list(range(0, tiles, per_band))
+    if workers == 1:
+        finite = all([band(s, min(per_band, tiles - s)) for s in starts])
+    elif per_band >= MIN_BAND_TILES:
+        with threads.one_blas_thread():
+            shares = threads.parallel(
+                lambda k: [band(s, min(per_band, tiles - s)) for s in starts[k::workers]], range(workers)
+            )
+        finite = all(all(share) for share in shares)
+    else:  # few tiles: one band, its 16 GEMMs shared out by position e
+        V = workspace("winograd2-cl V", (16, tiles, C_in), x.dtype)
+        M = workspace("winograd2-cl M", (16, tiles, C_out), x.dtype)
+        input_transform2(x_cl, pT, pL, tiles_h, tiles_w, 0, tiles, V)
+        parts = [slice(16 * k // workers, 16 * (k + 1) // workers) for k in range(workers)]
+        with threads.one_blas_thread():
+            threads.parallel(lambda e: np.matmul(V[e], U[e], out=M[e]), parts)
+        finite = output_transform2(M, b, relu, tiles_h, tiles_w, 0, tiles, out_cl)
     if not finite:
         from minicnn.kernels.conv_im2col import conv2d_im2col_cl, weight_cols
 
