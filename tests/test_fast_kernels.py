@@ -424,7 +424,9 @@ def test_auto_candidates_follow_the_input_layout():
 
     x, w = np.ones((1, 8, 9, 9), np.float32), np.ones((8, 8, 3, 3), np.float32)
     general = spec_of(x, w, padding=1)
-    assert set(candidates(general, True)) == {"im2col_cl", "winograd4_cl", "winograd2_cl"}
+    assert set(candidates(general, True)) == {"im2col_cl", "winograd4_cl"}  # F(2x2) on cl: deep layers only
+    deep = spec_of(np.ones((1, 512, 14, 14), np.float32), np.ones((512, 512, 3, 3), np.float32), padding=1)
+    assert set(candidates(deep, True)) == {"im2col_cl", "winograd4_cl", "winograd2_cl"}
     assert set(candidates(general, False)) == {"im2col", "winograd4", "winograd2"}
     depthwise = spec_of(x, np.ones((8, 1, 3, 3), np.float32), padding=1, groups=8)
     assert candidates(depthwise, True) == ["im2col", "depthwise_cl"]

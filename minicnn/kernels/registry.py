@@ -49,6 +49,13 @@ def _winograd(spec: ConvSpec) -> bool:
     return (spec.KH, spec.KW) == (3, 3) and spec.stride == (1, 1) and spec.dilation == (1, 1) and spec.groups == 1
 
 
+def _few_tile_winograd(spec: ConvSpec) -> bool:
+    """Where "auto" measures F(2x2, 3x3) on channels-last tiles: deep layers (512 channels and more, at most 16x16
+    outputs: VGG16's last stage, ResNet50's layer4), where F(4x4) reads 4x the weights for a few tiles. (Measured
+    on every 3x3 layer, two runs of benchmarks/run.py measured ResNet50 20% slower, for a reason not found.)"""
+    return spec.C_in >= 512 and spec.OH <= 16 and spec.OW <= 16
+
+
 def _identity(weight):
     return weight
 
@@ -75,6 +82,7 @@ class ConvAlgorithm:
     cuda: str | None = None  # the CUDA kernel computing the same algorithm (minicnn/cuda/ops.py), if any
     other_layout: str | None = None  # the same algorithm for the other memory layout, if there is one
     doc: str = ""
+    auto_when: Callable[[ConvSpec], bool] | None = None  # the shapes "auto" measures it for (None: all it computes)
 
     def run(self, x, weight, spec, epilogue):
         """The convolution of ``x`` (unpadded) by ``weight`` (C_out, C_in_g, KH, KW), packed afresh."""
@@ -128,7 +136,8 @@ ALGORITHMS: dict[str, ConvAlgorithm] = {
                       doc="Winograd F(2x2, 3x3): 2.25x fewer multiplications"),
         ConvAlgorithm("winograd2_cl", _K + "winograd_cl:conv2d_winograd2_cl", _winograd, "channels_last", "winograd2",
                       "winograd2", True, True, pack=_K + "winograd_cl:pack_cl2", other_layout="winograd2",
-                      doc="Winograd F(2x2, 3x3) on channels-last tiles: deep layers with few tiles"),
+                      doc="Winograd F(2x2, 3x3) on channels-last tiles: deep layers with few tiles",
+                      auto_when=_few_tile_winograd),
         ConvAlgorithm("winograd4", _K + "winograd:conv2d_winograd4", _winograd, "nchw", "winograd4", "winograd2",
                       True, True, pack=_K + "winograd:pack4", other_layout="winograd4_cl",
                       doc="Winograd F(4x4, 3x3): 4x fewer multiplications"),
@@ -195,7 +204,8 @@ def candidates(spec: ConvSpec, channels_last: bool) -> list[str]:
     names = []
     for a in ALGORITHMS.values():
         twin = ALGORITHMS.get(a.other_layout)
-        if a.auto and a.applies(spec) and (a.layout == layout or twin is None or not twin.applies(spec)):
+        if a.auto and a.applies(spec) and (a.auto_when is None or a.auto_when(spec)) and \
+                (a.layout == layout or twin is None or not twin.applies(spec)):  # fmt: skip
             names.append(a.name)
     return names
 
