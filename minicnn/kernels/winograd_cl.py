@@ -186,28 +186,35 @@ def conv2d_winograd4_cl(x, packed: WinogradWeights, spec, epilogue=NO_EPILOGUE):
     finish (input transform, 36 GEMMs with one-threaded BLAS, output transform), so the threads never wait
     for each other. With few tiles (deep layers, batch 1), the threads share one band's 36 GEMMs instead.
     """
+    return _winograd_cl(x, packed, spec, epilogue, 4, input_transform, output_transform, MAX_BAND_TILES)
+
+
+def _winograd_cl(x, packed, spec, epilogue, m, input_tf, output_tf, max_band):
+    """F(m x m, 3 x 3) on channels-last tiles (t = m + 2): what ``conv2d_winograd4_cl`` and ``conv2d_winograd2_cl``
+    share; ``input_tf`` and ``output_tf`` are the compiled transforms of that m, ``max_band`` the most tiles a band
+    holds."""
     N, C_in, H, W = x.shape
-    C_out = spec.C_out
+    C_out, t2 = spec.C_out, (m + 2) ** 2  # t2: the positions e of a tile, one GEMM each
     pT, pB, pL, pR = spec.pads
     OH, OW = spec.OH, spec.OW
     x_cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # (N, H, W, C_in): no copy if already channels-last
     out_cl = np.empty((N, OH, OW, C_out), dtype=x.dtype)
-    U = packed.U  # (36, C_in, C_out)
-    bias, relu = epilogue.bias, epilogue.relu and epilogue.residual is None  # a residual comes before the ReLU
-    b = np.zeros(C_out, x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
-    tiles_h, tiles_w = -(-OH // 4), -(-OW // 4)
-    tiles = N * tiles_h * tiles_w
     if out_cl.size == 0:
         return out_cl.transpose(0, 3, 1, 2)
+    U = packed.U  # (t2, C_in, C_out)
+    bias, relu = epilogue.bias, epilogue.relu and epilogue.residual is None  # a residual comes before the ReLU
+    b = np.zeros(C_out, x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
+    tiles_h, tiles_w = -(-OH // m), -(-OW // m)
+    tiles = N * tiles_h * tiles_w
     workers = threads.count() if threads.blas_controllable() else 1
-    per_band = min(MAX_BAND_TILES, -(-tiles // workers))
+    per_band = min(max_band, -(-tiles // workers))
 
     def band(tile0, T):  # tiles tile0 .. tile0+T-1, start to finish, in this thread's workspaces
-        V = workspace("winograd-cl V", (36, T, C_in), x.dtype)
-        M = workspace("winograd-cl M", (36, T, C_out), x.dtype)
-        input_transform(x_cl, pT, pL, tiles_h, tiles_w, tile0, T, V)
-        np.matmul(V, U, out=M)  # 36 GEMMs (T, C_in) @ (C_in, C_out)
-        return output_transform(M, b, relu, tiles_h, tiles_w, tile0, T, out_cl)
+        V = workspace(f"winograd F({m}) cl V", (t2, T, C_in), x.dtype)
+        M = workspace(f"winograd F({m}) cl M", (t2, T, C_out), x.dtype)
+        input_tf(x_cl, pT, pL, tiles_h, tiles_w, tile0, T, V)
+        np.matmul(V, U, out=M)  # t2 GEMMs (T, C_in) @ (C_in, C_out)
+        return output_tf(M, b, relu, tiles_h, tiles_w, tile0, T, out_cl)
 
     starts = list(range(0, tiles, per_band))
     if workers == 1:
@@ -218,14 +225,14 @@ def conv2d_winograd4_cl(x, packed: WinogradWeights, spec, epilogue=NO_EPILOGUE):
                 lambda k: [band(s, min(per_band, tiles - s)) for s in starts[k::workers]], range(workers)
             )
         finite = all(all(share) for share in shares)
-    else:  # few tiles: one band, its 36 GEMMs shared out by position e
-        V = workspace("winograd-cl V", (36, tiles, C_in), x.dtype)
-        M = workspace("winograd-cl M", (36, tiles, C_out), x.dtype)
-        input_transform(x_cl, pT, pL, tiles_h, tiles_w, 0, tiles, V)
-        parts = [slice(36 * k // workers, 36 * (k + 1) // workers) for k in range(workers)]
+    else:  # few tiles: one band, its t2 GEMMs shared out by position e
+        V = workspace(f"winograd F({m}) cl V", (t2, tiles, C_in), x.dtype)
+        M = workspace(f"winograd F({m}) cl M", (t2, tiles, C_out), x.dtype)
+        input_tf(x_cl, pT, pL, tiles_h, tiles_w, 0, tiles, V)
+        parts = [slice(t2 * k // workers, t2 * (k + 1) // workers) for k in range(workers)]
         with threads.one_blas_thread():
             threads.parallel(lambda e: np.matmul(V[e], U[e], out=M[e]), parts)
-        finite = output_transform(M, b, relu, tiles_h, tiles_w, 0, tiles, out_cl)
+        finite = output_tf(M, b, relu, tiles_h, tiles_w, 0, tiles, out_cl)
     if not finite:
         from minicnn.kernels.conv_im2col import conv2d_im2col_cl, weight_cols
 
@@ -327,49 +334,5 @@ def conv2d_winograd2_cl(x, packed: WinogradWeights, spec, epilogue=NO_EPILOGUE):
     16/9 of them, and its GEMMs have more rows (49 tiles at 14x14). 2.25x fewer multiplications than direct
     summation, with its rounding (tolerance "winograd2").
     """
-    N, C_in, H, W = x.shape
-    C_out = spec.C_out
-    pT, pB, pL, pR = spec.pads
-    OH, OW = spec.OH, spec.OW
-    x_cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
-    out_cl = np.empty((N, OH, OW, C_out), dtype=x.dtype)
-    if out_cl.size == 0:
-        return out_cl.transpose(0, 3, 1, 2)
-    U = packed.U  # (16, C_in, C_out)
-    bias, relu = epilogue.bias, epilogue.relu and epilogue.residual is None
-    b = np.zeros(C_out, x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
-    tiles_h, tiles_w = -(-OH // 2), -(-OW // 2)
-    tiles = N * tiles_h * tiles_w
-    workers = threads.count() if threads.blas_controllable() else 1
-    per_band = min(MAX_BAND_TILES * 36 // 16, -(-tiles // workers))  # as many numbers in V and M as F(4x4)
-
-    def band(tile0, T):
-        V = workspace("winograd2-cl V", (16, T, C_in), x.dtype)
-        M = workspace("winograd2-cl M", (16, T, C_out), x.dtype)
-        input_transform2(x_cl, pT, pL, tiles_h, tiles_w, tile0, T, V)
-        np.matmul(V, U, out=M)  # 16 GEMMs (T, C_in) @ (C_in, C_out)
-        return output_transform2(M, b, relu, tiles_h, tiles_w, tile0, T, out_cl)
-
-    starts = list(range(0, tiles, per_band))
-    if workers == 1:
-        finite = all([band(s, min(per_band, tiles - s)) for s in starts])
-    elif per_band >= MIN_BAND_TILES:
-        with threads.one_blas_thread():
-            shares = threads.parallel(
-                lambda k: [band(s, min(per_band, tiles - s)) for s in starts[k::workers]], range(workers)
-            )
-        finite = all(all(share) for share in shares)
-    else:  # few tiles: one band, its 16 GEMMs shared out by position e
-        V = workspace("winograd2-cl V", (16, tiles, C_in), x.dtype)
-        M = workspace("winograd2-cl M", (16, tiles, C_out), x.dtype)
-        input_transform2(x_cl, pT, pL, tiles_h, tiles_w, 0, tiles, V)
-        parts = [slice(16 * k // workers, 16 * (k + 1) // workers) for k in range(workers)]
-        with threads.one_blas_thread():
-            threads.parallel(lambda e: np.matmul(V[e], U[e], out=M[e]), parts)
-        finite = output_transform2(M, b, relu, tiles_h, tiles_w, 0, tiles, out_cl)
-    if not finite:
-        from minicnn.kernels.conv_im2col import conv2d_im2col_cl, weight_cols
-
-        return conv2d_im2col_cl(x, weight_cols(packed.weight), spec, epilogue)
-    out = out_cl.transpose(0, 3, 1, 2)
-    return out if epilogue.residual is None else finish(out, Epilogue(None, epilogue.relu, epilogue.residual))
+    max_band = MAX_BAND_TILES * 36 // 16  # as many numbers in V and M as F(4x4)'s bands
+    return _winograd_cl(x, packed, spec, epilogue, 2, input_transform2, output_transform2, max_band)
