@@ -13,6 +13,11 @@ Fairness rules (each one measured to matter on the 2-core development machines):
   first call of each block untimed (it also compiles Numba code) and preceded by a short pause so that no
   library's spinning threads steal time from the next; the timed calls follow each other at once, as a
   network's layers do. The report gives medians and ratios to torch from the same run.
+- ``--isa avx2`` (on an AVX-512 machine) caps every library at AVX2 for the benchmark's own process, so that a speed
+  claim can be checked for the other kind of machine this project runs on: OpenBLAS's Haswell kernels
+  (OPENBLAS_CORETYPE), Numba compiling for Haswell (NUMBA_CPU_NAME), ATen's AVX2 kernels (ATEN_CPU_CAPABILITY) and
+  oneDNN's (ONEDNN_MAX_CPU_ISA; its verbose log then shows ``brg_conv_fwd:avx2``). The cores, caches and clock stay
+  those of the AVX-512 machine: an emulation of the instruction set, not of a different processor.
 - The pause is a busy wait, not a sleep: when the whole virtual machine sleeps for a few milliseconds, waking
   the second core again took 10-20 ms here (a 0.3 ms GEMM called after ``time.sleep(0.005)`` took 15 ms at the
   90th percentile; after a 20 ms busy wait 0.66 ms), which made single calls of either library randomly slow.
@@ -32,14 +37,22 @@ import time
 BENCH_ENV = {"OPENBLAS_THREAD_TIMEOUT": "4", "MALLOC_MMAP_THRESHOLD_": str(1 << 32),
              "MALLOC_TRIM_THRESHOLD_": str(1 << 32), "MALLOC_TOP_PAD_": str(1 << 29)}  # fmt: skip
 REMOVED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+#: ``--isa avx2``: every library's AVX2 code paths on a machine that has AVX-512 (see the module's notes).
+AVX2_ENV = {"OPENBLAS_CORETYPE": "Haswell", "NUMBA_CPU_NAME": "haswell", "ATEN_CPU_CAPABILITY": "avx2",
+            "ONEDNN_MAX_CPU_ISA": "AVX2"}  # fmt: skip
+ISA_CHOICES = ("native", "avx2")
 
 
-def prepare_process(threads: int) -> None:
-    """Re-execute this script with the benchmark environment if it is not set yet (before NumPy loads)."""
+def prepare_process(threads: int, isa: str = "native") -> None:
+    """Re-execute this script with the benchmark environment if it is not set yet (before NumPy loads); with
+    ``isa="avx2"``, every library capped at AVX2."""
     wanted = {**BENCH_ENV, "OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads),
               "MKL_NUM_THREADS": str(threads), "NUMBA_NUM_THREADS": str(threads)}  # fmt: skip
-    if any(os.environ.get(k) != v for k, v in wanted.items()) or any(k in os.environ for k in REMOVED_ENV):
-        env = {k: v for k, v in os.environ.items() if k not in REMOVED_ENV} | wanted
+    removed = [k for k in (*REMOVED_ENV, *AVX2_ENV) if not (isa == "avx2" and k in AVX2_ENV)]
+    if isa == "avx2":
+        wanted |= AVX2_ENV
+    if any(os.environ.get(k) != v for k, v in wanted.items()) or any(k in os.environ for k in removed):
+        env = {k: v for k, v in os.environ.items() if k not in removed} | wanted
         os.execve(sys.executable, [sys.executable, *sys.argv], env)
     # "auto" measures afresh: choices cached by an earlier version of the code would be timed from old kernels
     os.environ["MINICNN_CACHE_DIR"] = tempfile.mkdtemp(prefix="minicnn-bench-autotune-")
@@ -144,10 +157,17 @@ def cpu_name() -> str:
 
 
 def instruction_set() -> str:
-    """The widest vector instructions the CPU has ("AVX-512", "AVX2" or "no AVX2"): timings differ between the two
-    kinds of machine this project runs on, so every benchmark reports it."""
+    """The widest vector instructions the CPU has ("AVX-512", "AVX2" or "no AVX2"), or "AVX2 (capped; the CPU has
+    AVX-512)" under ``--isa avx2``: timings differ between the two kinds of machine this project runs on, so every
+    benchmark reports it."""
+    if os.environ.get("ONEDNN_MAX_CPU_ISA") == AVX2_ENV["ONEDNN_MAX_CPU_ISA"] and _cpu_flag("avx512f"):
+        return "AVX2 (capped; the CPU has AVX-512)"
+    return "AVX-512" if _cpu_flag("avx512f") else "AVX2" if _cpu_flag("avx2") else "no AVX2"
+
+
+def _cpu_flag(name: str) -> bool:
     try:
         flags = next((line for line in open("/proc/cpuinfo") if line.startswith("flags")), "").split()
     except OSError:
         flags = []
-    return "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return name in flags

@@ -7,15 +7,16 @@ from pathlib import Path
 ALGOS = ["naive", "im2col", "numba", "winograd", "winograd2", "auto"]
 
 
-def write(results: dict, docs: Path) -> None:
+def write(results: dict, docs: Path, suffix: str = "") -> None:
+    """docs/benchmarks{suffix}.md and its figures (``suffix`` "_avx2" for a run capped at AVX2)."""
     figures = docs / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    plot_layers(results, figures / "bench_layers.png")
-    plot_roofline(results, figures / "bench_roofline.png")
-    (docs / "benchmarks.md").write_text(markdown(results))
+    plot_layers(results, figures / f"bench_layers{suffix}.png")
+    plot_roofline(results, figures / f"bench_roofline{suffix}.png")
+    (docs / f"benchmarks{suffix}.md").write_text(markdown(results, suffix))
 
 
-def markdown(r: dict) -> str:
+def markdown(r: dict, suffix: str = "") -> str:
     m = r["meta"]
     peak = m["gemm_peak_gflops"]
     out = [
@@ -96,7 +97,13 @@ def markdown(r: dict) -> str:
             f"{row['naive']['ms']:.0f} | "
             f"{row['im2col_mb']:.0f} | {row['errors'].get('winograd', 0):.1e} |"
         )
-    out += ["", "![GFLOP/s per layer](figures/bench_layers.png)", "", "![roofline](figures/bench_roofline.png)", ""]
+    out += [
+        "",
+        f"![GFLOP/s per layer](figures/bench_layers{suffix}.png)",
+        "",
+        f"![roofline](figures/bench_roofline{suffix}.png)",
+        "",
+    ]
     return "\n".join(out)
 
 

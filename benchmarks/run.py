@@ -33,6 +33,12 @@ def parse_args(argv=None):
     p.add_argument("--batches", type=int, nargs="+", default=[1, 8], help="batch sizes for whole networks")
     p.add_argument("--batch", type=int, default=1, help="batch size for the per-layer table")
     p.add_argument("--vgg-only", action="store_true", help="per-layer table for VGG16 only")
+    p.add_argument(
+        "--isa",
+        choices=common.ISA_CHOICES,
+        default="native",
+        help="avx2: cap every library at AVX2 on an AVX-512 machine (files get the suffix _avx2)",
+    )
     p.add_argument("--quick", action="store_true", help="a tiny smoke run (for tests): small images, one repeat")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     p.add_argument("--docs", type=Path, default=ROOT / "docs", help="where benchmarks.md and figures/ go")
@@ -44,7 +50,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    common.prepare_process(args.threads)
+    common.prepare_process(args.threads, args.isa)
     import numpy as np
     import torch
     import torchvision
@@ -79,10 +85,11 @@ def main(argv=None):
     if not args.quick:
         results["startup_s"] = end_to_end.cli_startup(args)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "benchmarks.json").write_text(json.dumps(results, indent=1))
-    report.write(results, args.docs)
+    suffix = "" if args.isa == "native" else f"_{args.isa}"
+    (args.out / f"benchmarks{suffix}.json").write_text(json.dumps(results, indent=1))
+    report.write(results, args.docs, suffix)
     common.progress(
-        f"done in {time.time() - started:.0f} s: {args.out / 'benchmarks.json'}, {args.docs / 'benchmarks.md'}"
+        f"done in {time.time() - started:.0f} s: {args.out}/benchmarks{suffix}.json, {args.docs}/benchmarks{suffix}.md"
     )
 
 

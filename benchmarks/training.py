@@ -34,6 +34,12 @@ def parse_args(argv=None):
     p.add_argument("--repeats", type=int, default=9, help="timed calls per contender (median)")
     p.add_argument("--batch", type=int, default=8, help="batch of the conv2d backward table (default 8)")
     p.add_argument("--size", type=int, default=224, help="VGG16's input size for the backward table")
+    p.add_argument(
+        "--isa",
+        choices=common.ISA_CHOICES,
+        default="native",
+        help="avx2: cap every library at AVX2 on an AVX-512 machine (files get the suffix _avx2)",
+    )
     p.add_argument("--quick", action="store_true", help="a tiny smoke run (for tests)")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     p.add_argument("--docs", type=Path, default=ROOT / "docs")
@@ -130,7 +136,7 @@ def conv_backward(np, torch, args):
     return rows
 
 
-def write_report(results, docs: Path):
+def write_report(results, docs: Path, suffix: str = ""):
     meta, step, rows = results["meta"], results["training_step"], results["conv_backward"]
     lines = [
         "# Training benchmarks (issue 15)",
@@ -161,12 +167,12 @@ def write_report(results, docs: Path):
                      f"| {r['minicnn_gflops']:.0f} | {r['torch_gflops']:.0f} | {r['error']:.1e} |")  # fmt: skip
     total = sum(r["minicnn_ms"] for r in rows) / sum(r["torch_ms"] for r in rows)
     lines += ["", f"All 13 layers together: {total:.2f}x torch's time.", ""]
-    (docs / "benchmarks_training.md").write_text("\n".join(lines))
+    (docs / f"benchmarks_training{suffix}.md").write_text("\n".join(lines))
 
 
 def main(argv=None):
     args = parse_args(argv)
-    common.prepare_process(args.threads)
+    common.prepare_process(args.threads, args.isa)
     import numpy as np
     import torch
 
@@ -184,10 +190,11 @@ def main(argv=None):
     common.progress("== conv2d backward, VGG16's layers")
     results["conv_backward"] = conv_backward(np, torch, args)
     args.out.mkdir(parents=True, exist_ok=True)
-    name = "training-quick.json" if args.quick else "training.json"
+    suffix = "" if args.isa == "native" else f"_{args.isa}"
+    name = "training-quick.json" if args.quick else f"training{suffix}.json"
     (args.out / name).write_text(json.dumps(results, indent=1))
     if not args.quick:
-        write_report(results, args.docs)
+        write_report(results, args.docs, suffix)
 
 
 if __name__ == "__main__":
