@@ -58,14 +58,17 @@ def check_grads(name, op, seed, *args, kind="gradient", **kwargs):
 
 
 @settings(max_examples=60, deadline=None)
-@given(case=conv_cases(), seed=ints(0, 2**31), flipped=st.booleans())
-def test_conv2d_backward_matches_torch(case, seed, flipped):
+@given(case=conv_cases(), seed=ints(0, 2**31), flipped=st.booleans(), one_image_at_a_time=st.booleans())
+def test_conv2d_backward_matches_torch(case, seed, flipped, one_image_at_a_time):
     """Every stride, padding (int, pair, "same", "valid", minicnn's 4-tuple), dilation, groups, bias, layout; the
-    input's gradient by col2im and, for stride 1, by the flipped kernel (which large layers use)."""
+    input's gradient by col2im and, for stride 1, by the flipped kernel (which large layers use); the batch's
+    columns in one matrix or an image at a time (as a batch too large for BACKWARD_COLUMNS)."""
     from minicnn.functional import conv
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(conv, "FLIPPED_KERNEL_COLUMNS", 0 if flipped else 1 << 62)
+        if one_image_at_a_time:
+            mp.setattr(conv, "BACKWARD_COLUMNS", 1)
         check_grads("conv2d", F.conv2d, seed, case["x"], case["weight"], case["bias"], **case["kwargs"])
 
 

@@ -11,7 +11,7 @@ from minicnn.functional import _autotune
 from minicnn.functional._args import gpu_ops, silent_ieee, skip_arithmetic
 from minicnn.functional.layout import is_channels_last, to_memory_format
 from minicnn.kernels import Epilogue, finish, zero_padded
-from minicnn.kernels.conv_im2col import col2im, im2col
+from minicnn.kernels.conv_im2col import col2im_batch, im2col_batch
 from minicnn.kernels.registry import resolve
 
 
@@ -118,9 +118,9 @@ def _(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, al
 #: conv2d_backward builds the column matrix of this many elements at most at a time (64 MB of float32): a few images
 #: of VGG16's first layers, a whole batch of small images.
 BACKWARD_COLUMNS = 1 << 24
-#: With stride 1, the input's gradient is a convolution with the flipped kernel when one image's columns (per group)
-#: have at least this many elements (VGG16's layers: 0.3-29 M), col2im below (the digits CNN's: 4,608 and 576).
-FLIPPED_KERNEL_COLUMNS = 1 << 16
+#: With stride 1, the input's gradient is a convolution with the flipped kernel when one image's columns have at
+#: least this many elements, col2im below.
+FLIPPED_KERNEL_COLUMNS = 1 << 22
 
 
 @silent_ieee
@@ -135,11 +135,12 @@ def conv2d_backward(grad_output, input, weight, spec, input_grad=True):
         \frac{\partial L}{\partial \text{cols}_n} = W^T G_n \qquad
         \frac{\partial L}{\partial b} = \sum_{n, oh, ow} G
 
-    and col2im, the adjoint of im2col, adds each column's gradient back onto the input pixels it was copied from
-    (a pixel seen by several windows receives the sum). The padding's share is cut off at the end. Seen as one
-    operation, the input's gradient is a convolution of G with the kernel flipped (see ``docs/training.md``): with
-    stride 1 it is computed so (``input_gradient_by_flipped_kernel``), by conv2d's own code, which never builds the
-    (C_in*KH*KW, OH*OW) gradient of the columns; col2im computes it for strided convolutions.
+    The sum over images is one product: the columns of the whole batch side by side (``im2col_batch``), times the
+    output gradients laid out the same way. col2im, the adjoint of im2col, adds each column's gradient back onto
+    the input pixels it was copied from (a pixel seen by several windows receives the sum); the padding's share is
+    cut off at the end. Seen as one operation, the input's gradient is a convolution of G with the kernel flipped
+    (see ``docs/training.md``): with stride 1 and large images it is computed so (``input_gradient_by_flipped_kernel``),
+    by conv2d's own code, which never writes out the (C_in*KH*KW, OH*OW) gradient of the columns.
 
     ``input_grad=False`` (the input is data, e.g. a network's first layer) skips the input's gradient (None).
 
@@ -149,13 +150,14 @@ def conv2d_backward(grad_output, input, weight, spec, input_grad=True):
     """
     N, G, K, P = spec.N, spec.groups, spec.C_in_g * spec.KH * spec.KW, spec.OH * spec.OW
     top, bottom, left, right = spec.pads
+    kernel_size = (spec.KH, spec.KW)
     x = zero_padded(input, spec.pads)  # (N, C_in, H', W')
     w = np.ascontiguousarray(weight).reshape(G, spec.C_out_g, K)  # (G, C_out_g, K)
-    g = np.ascontiguousarray(grad_output).reshape(N, G, spec.C_out_g, P)  # (N, G, C_out_g, OH*OW)
+    g = grad_output.reshape(N, G, spec.C_out_g, P)  # (N, G, C_out_g, OH*OW)
     grad_weight = np.zeros((G, spec.C_out_g, K), dtype=input.dtype)
-    # Stride 1 and large columns: the input's gradient as a convolution with the flipped kernel (see its docstring);
-    # small ones (the digits CNN) are faster by col2im, which has no convolution's fixed costs
-    flipped = spec.stride == (1, 1) and K * P >= FLIPPED_KERNEL_COLUMNS
+    # Stride 1 and one image's column gradient too large for the caches: the input's gradient as a convolution with
+    # the flipped kernel (see its docstring); smaller ones are faster by col2im, which has no convolution's fixed costs
+    flipped = spec.stride == (1, 1) and G * K * P >= FLIPPED_KERNEL_COLUMNS
     if not input_grad:
         grad_x = None
     elif flipped:
@@ -165,12 +167,12 @@ def conv2d_backward(grad_output, input, weight, spec, input_grad=True):
     n = max(1, BACKWARD_COLUMNS // max(1, G * K * P))  # images at a time: a batch's columns may not fit in memory
     for a in range(0, N, n):
         b = min(N, a + n)
-        cols = im2col(x[a:b], (spec.KH, spec.KW), spec.stride, spec.dilation).reshape(b - a, G, K, P)
-        grad_weight += (g[a:b] @ cols.transpose(0, 1, 3, 2)).sum(axis=0)  # sum_n (G, C_out_g, P) @ (G, P, K)
+        cols = im2col_batch(x[a:b], kernel_size, spec.stride, spec.dilation).reshape(G, K, (b - a) * P)
+        g_ab = g[a:b].transpose(1, 2, 0, 3).reshape(G, spec.C_out_g, (b - a) * P)  # images side by side, as cols
+        grad_weight += g_ab @ cols.transpose(0, 2, 1)  # (G, C_out_g, n*P) @ (G, n*P, K): the sum over n in the GEMM
         if input_grad and not flipped:
-            grad_cols = w.transpose(0, 2, 1) @ g[a:b]  # (G, K, C_out_g) @ (n, G, C_out_g, P) -> (n, G, K, P)
-            grad_x[a:b] = col2im(grad_cols.reshape(b - a, G * K, P), (b - a, *x.shape[1:]), (spec.KH, spec.KW),
-                                 spec.stride, spec.dilation)  # fmt: skip
+            grad_cols = w.transpose(0, 2, 1) @ g_ab  # (G, K, C_out_g) @ (G, C_out_g, n*P) -> (G, K, n*P)
+            grad_x[a:b] = col2im_batch(grad_cols, (b - a, *x.shape[1:]), kernel_size, spec.stride, spec.dilation)
     grad_input = None if grad_x is None else grad_x[:, :, top : top + spec.H, left : left + spec.W]
     grad_bias = grad_output.sum(axis=(0, 2, 3))
     return grad_input, grad_weight.reshape(weight.shape), grad_bias

@@ -43,24 +43,46 @@ def im2col(x, kernel_size, stride, dilation):
     return cols.reshape(N, C * KH * KW, OH * OW)
 
 
-def col2im(cols, padded_shape, kernel_size, stride, dilation):
-    """The adjoint of ``im2col``: add every column back onto the pixels it was copied from.
+def im2col_batch(x, kernel_size, stride, dilation):
+    """``im2col`` of a whole batch as one matrix, the images' columns side by side.
 
-    Where receptive fields overlap, a pixel was copied into several columns, so it receives the sum of their
-    values: this is how the gradient of a convolution flows back to its input.
+    The weight's gradient sums over images and pixels alike (``conv2d_backward``): with every column of the batch in
+    one matrix it is one GEMM whose inner dimension is N*OH*OW, instead of one small GEMM per image and a sum.
 
     Shape:
-        cols: (N, C*KH*KW, OH*OW) -> (N, C, H, W), with (H, W) = ``padded_shape[2:]``
+        x: (N, C, H, W) -> cols: (C*KH*KW, N*OH*OW), row index c*KH*KW + kh*KW + kw, column n*OH*OW + oh*OW + ow
+    """
+    N, C, H, W = x.shape
+    (KH, KW), (sH, sW), (dH, dW) = kernel_size, stride, dilation
+    OH, OW = conv_output_size(H, KH, sH, dH), conv_output_size(W, KW, sW, dW)
+    x = x.transpose(1, 0, 2, 3)  # (C, N, H, W), a view
+    cols = np.empty((C, KH, KW, N, OH, OW), dtype=x.dtype)
+    for kh in range(KH):
+        for kw in range(KW):
+            h0, w0 = kh * dH, kw * dW
+            cols[:, kh, kw] = x[:, :, h0 : h0 + sH * (OH - 1) + 1 : sH, w0 : w0 + sW * (OW - 1) + 1 : sW]
+    return cols.reshape(C * KH * KW, N * OH * OW)
+
+
+def col2im_batch(cols, padded_shape, kernel_size, stride, dilation):
+    """col2im, the adjoint of ``im2col_batch``: add every column back onto the pixels it was copied from.
+
+    Where receptive fields overlap, a pixel was copied into several columns, so it receives the sum of their
+    values: this is how the gradient of a convolution flows back to its input (``conv2d_backward``).
+
+    Shape:
+        cols: (C*KH*KW, N*OH*OW) -> (N, C, H, W), with (H, W) = ``padded_shape[2:]``
     """
     N, C, H, W = padded_shape
     (KH, KW), (sH, sW), (dH, dW) = kernel_size, stride, dilation
     OH, OW = conv_output_size(H, KH, sH, dH), conv_output_size(W, KW, sW, dW)
-    cols = cols.reshape(N, C, KH, KW, OH, OW)
+    cols = cols.reshape(C, KH, KW, N, OH, OW)
     x = np.zeros(padded_shape, dtype=cols.dtype)
+    x_t = x.transpose(1, 0, 2, 3)  # (C, N, H, W), a view of x
     for kh in range(KH):
         for kw in range(KW):
             h0, w0 = kh * dH, kw * dW
-            x[:, :, h0 : h0 + sH * (OH - 1) + 1 : sH, w0 : w0 + sW * (OW - 1) + 1 : sW] += cols[:, :, kh, kw]
+            x_t[:, :, h0 : h0 + sH * (OH - 1) + 1 : sH, w0 : w0 + sW * (OW - 1) + 1 : sW] += cols[:, kh, kw]
     return x
 
 

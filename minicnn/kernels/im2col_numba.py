@@ -11,7 +11,7 @@ one *row* per output pixel of the whole batch, each product of the forward and t
     dL/dW    = G.T @ rows                      G = dL/dout as (N*OH*OW, C_out); rows kept from the forward
     dL/drows = G @ W                           then col2im_rows: each row added back onto the pixels it came from
 
-The readable versions are ``im2col``, ``col2im`` and ``conv2d_backward`` (``minicnn/functional/conv.py``); the
+The readable versions are ``im2col``, ``col2im_batch`` and ``conv2d_backward`` (``minicnn/functional/conv.py``); the
 columns are the same numbers (transposed). Groups 1 only. What ``minicnn.compiled()`` runs for such layers.
 """
 
