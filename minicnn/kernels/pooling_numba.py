@@ -31,8 +31,21 @@ def _max_pool2d_kernel(KH, KW, sH, sW, pT, pL, dH, dW):
                 plane = x[n, c]
                 for oh in range(OH):
                     h0 = oh * sH - pT
+                    rows_inside = h0 >= 0 and h0 + (KH - 1) * dH < H
                     for ow in range(OW):
                         w0 = ow * sW - pL
+                        if rows_inside and w0 >= 0 and w0 + (KW - 1) * dW < W:  # the whole window in the input
+                            best = plane[h0, w0]  # (most windows: no bounds to check, no padding case)
+                            at = h0 * W + w0
+                            for kh in range(KH):
+                                for kw in range(KW):
+                                    v = plane[h0 + kh * dH, w0 + kw * dW]
+                                    take = (v > best) | (v != v)  # as below
+                                    best = v if take else best
+                                    at = (h0 + kh * dH) * W + w0 + kw * dW if take else at
+                            out[n, c, oh, ow] = best
+                            idx[n, c, oh, ow] = at
+                            continue
                         best = -np.inf
                         at = -1
                         for kh in range(KH):
