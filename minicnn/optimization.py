@@ -145,11 +145,12 @@ def _freeze_arrays(model):
 
 
 class FusedConv:
-    """``relu(bn(conv(x)) + residual)`` as one convolution (``bn``, ``relu``, the residual optional), its weights
-    folded, packed and its algorithm chosen per input shape, rebuilt whenever one of its arrays is replaced."""
+    """``relu(bn(conv(x)) + residual)`` as one convolution (``bn``, ``relu``, the residual optional; ``cap=6.0``
+    makes the ReLU a ReLU6), its weights folded, packed and its algorithm chosen per input shape, rebuilt whenever one
+    of its arrays is replaced."""
 
-    def __init__(self, conv, bn=None, relu=False, algorithm="auto"):
-        self.conv, self.bn, self.relu, self.algorithm = conv, bn, relu, algorithm
+    def __init__(self, conv, bn=None, relu=False, algorithm="auto", cap=None):
+        self.conv, self.bn, self.relu, self.algorithm, self.cap = conv, bn, relu, algorithm, cap
         self.sources = None  # the arrays it was built from: a new one (assigned, loaded) means rebuild
         self.plans = {}  # (input shape, dtype) -> (ConvSpec, algorithm, packed weight)
         self.lock = threading.Lock()
@@ -203,7 +204,8 @@ class FusedConv:
         spec, algorithm, packed, bias = plan  # (the bias of the same build as the packed weight)
         x4 = x if x.ndim == 4 else x[None]
         residual = residual if residual is None or residual.ndim == 4 else residual[None]
-        out = algorithm.run_packed(to_channels_last(x4), packed, spec, Epilogue(bias, self.relu, residual, True))
+        epilogue = Epilogue(bias, self.relu, residual, fast=True, cap=self.cap)
+        out = algorithm.run_packed(to_channels_last(x4), packed, spec, epilogue)
         out = to_memory_format(out, channels_last=True)
         return out if x.ndim == 4 else out[0]
 
@@ -337,31 +339,31 @@ def _mbconv(block, algorithm):
         return False
     if not all(_foldable_bn(getattr(block, n)) for n in names[1::2]) or type(block._relu) is not nn.ReLU6:
         return False
-    groups = [
-        FusedConv(getattr(block, c), getattr(block, b), False, algorithm) for c, b in zip(names[::2], names[1::2])
+    convs = list(zip(names[::2], names[1::2]))
+    expand_depthwise = [  # ReLU6 in the epilogues of the expansion and the depthwise convolution
+        FusedConv(getattr(block, c), getattr(block, b), True, algorithm, cap=6.0) for c, b in convs[:-1]
     ]
+    project = FusedConv(getattr(block, convs[-1][0]), getattr(block, convs[-1][1]), False, algorithm)
 
     def forward(x):
-        if not groups[0].usable(x):
+        if not project.usable(x):
             return NotImplemented
         h = x
-        for g in groups[:-1]:
+        for g in expand_depthwise:
             h = g(h)
-            np.clip(h, 0, 6, out=h)  # ReLU6: not fused (the epilogue knows ReLU alone)
-        return groups[-1](h, residual=x if block.residual else None)
+        return project(h, residual=x if block.residual else None)
 
     _override(block, forward, parts[:-1])
     return True
 
 
 def _conv_bn_act(conv, bn, act, algorithm):
-    """A model's stem or head: conv, batch norm, then ``act`` (a ReLU fused, a ReLU6 applied after)."""
+    """A model's stem or head: conv, batch norm, then ``act`` (a ReLU or ReLU6), in one fused convolution."""
     if not all(_plain(m) for m in (conv, bn, act)) or not _fusable_conv(conv) or not _foldable_bn(bn):
         return None
     if type(act) not in (nn.ReLU, nn.ReLU6):
         return None
-    group = FusedConv(conv, bn, type(act) is nn.ReLU, algorithm)
-    return group, (lambda h: h) if type(act) is nn.ReLU else (lambda h: np.clip(h, 0, 6, out=h))
+    return FusedConv(conv, bn, True, algorithm, cap=6.0 if type(act) is nn.ReLU6 else None)
 
 
 def _known_models(model, algorithm):
@@ -369,9 +371,8 @@ def _known_models(model, algorithm):
     resnet = sys.modules.get("minicnn.models.resnet")
     effnet = sys.modules.get("minicnn.models.efficientnet")
     if resnet is not None and type(model) is resnet.ResNet and _plain(model):
-        stem = _conv_bn_act(model.conv1, model.bn1, model.relu, algorithm)
-        if stem is not None:
-            group, _ = stem
+        group = _conv_bn_act(model.conv1, model.bn1, model.relu, algorithm)
+        if group is not None:
 
             def forward(x):
                 if not group.usable(x):
@@ -388,10 +389,10 @@ def _known_models(model, algorithm):
         if stem is not None and head is not None:
 
             def forward(x):
-                if not stem[0].usable(x):
+                if not stem.usable(x):
                     return NotImplemented
-                x = model._blocks(stem[1](stem[0](x)))
-                x = nn.flatten(model._avg_pooling(head[1](head[0](x))), 1)
+                x = model._blocks(stem(x))
+                x = nn.flatten(model._avg_pooling(head(x)), 1)
                 return model._fc(model._dropout(x))
 
             _override(model, forward, [model._conv_stem, model._bn0, model._conv_head, model._bn1, model._relu])

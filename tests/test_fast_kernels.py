@@ -59,6 +59,32 @@ def test_winograd_kernels_and_their_epilogue_match_torch(algorithm, case, relu, 
     assert_close(got, expected, kind=ALGORITHMS[algorithm].tolerance, dtype=x.dtype, scale=scale)
 
 
+@pytest.mark.parametrize("algorithm", list(ALGORITHMS))
+@pytest.mark.parametrize("residual", [False, True])
+def test_every_algorithm_applies_relu6s_cap_in_its_epilogue(algorithm, residual):
+    """Epilogue(cap=6.0) with relu is ReLU6 (minicnn.optimize fuses EfficientNet's), after the bias and the residual,
+    in every kernel, NumPy and compiled epilogues alike, either memory layout; a NaN stays NaN, as in torch."""
+    a = ALGORITHMS[algorithm]
+    x = 4 * make_array(31, (2, 4, 9, 9), np.float64)  # sums well beyond 6 and below 0
+    x[0, :, 4, 4] = np.nan
+    b = make_array(33, (4,), np.float64)
+    for kernel, groups in (((3, 3), 1), ((1, 1), 1), ((3, 3), 4)):  # the first of these shapes it computes
+        w = make_array(32, (4, 4 // groups, *kernel), np.float64)
+        padding = kernel[0] // 2
+        spec = spec_of(x, w, padding=padding, groups=groups, b=b)
+        if a.applies(spec):
+            break
+    ref = torch_op("conv2d", x, w, b, padding=padding, groups=groups, float64=True)
+    res = make_array(34, ref.shape, np.float64) if residual else None
+    expected = np.clip(ref + (0 if res is None else res), 0, 6)
+    assert np.isnan(expected).any() and (expected == 6).any() and (expected == 0).any()
+    for fast in (False, True):
+        for xi in (x, channels_last(x)):
+            got = a.run(xi, w, spec, Epilogue(b, True, res, fast, cap=6.0))
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+            assert_close(np.nan_to_num(got), np.nan_to_num(expected), kind=a.tolerance, dtype=np.float64)
+
+
 def test_winograd_on_vgg16_shaped_layers_within_its_tolerance():
     """Float32 error of F(4x4) and F(2x2) on wide layers (K = 9*C_in up to 2304), against float64."""
     for c_in, size in ((64, 28), (256, 14)):
@@ -251,8 +277,11 @@ def test_fused_epilogue_matches_numpy():
         np.testing.assert_array_equal(epilogue(out.copy(), bias, res, relu=True), expected)
         np.testing.assert_array_equal(epilogue(out.copy(), None, None, relu=False), out)
         np.testing.assert_array_equal(epilogue(out.copy(), bias, relu=False), out + bias)
+        np.testing.assert_array_equal(epilogue(out.copy(), bias, res, relu=True, cap=0.5), np.minimum(expected, 0.5))
         for fast in (False, True):  # finish_rows: NumPy or the compiled one-pass kernel, the same numbers
             np.testing.assert_array_equal(finish_rows(out.copy(), Epilogue(bias, True, None, fast), res), expected)
+            np.testing.assert_array_equal(finish_rows(out.copy(), Epilogue(bias, True, None, fast, 0.5), res),
+                                          np.minimum(expected, 0.5))  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------- "auto"

@@ -41,18 +41,21 @@ def conv_output_size(size: int, kernel: int, stride: int, dilation: int) -> int:
 
 
 class Epilogue(NamedTuple):
-    """What a conv kernel does to its sums before returning them: ``relu(sums + bias + residual)``.
+    """What a conv kernel does to its sums before returning them: ``min(relu(sums + bias + residual), cap)``.
 
     bias: (C_out,) or None; residual: an (N, C_out, OH, OW) array to add (ResNet's skip connection) or None;
     relu: whether to clamp at zero. Fast kernels apply it while each block of output is still in cache.
     fast: apply it with the compiled one-pass kernel of ``kernels/epilogue.py`` where a kernel can (what
     ``minicnn.optimize`` asks for); otherwise NumPy, one pass per term.
+    cap: an upper clamp, or None; with ``relu``, 6.0 makes ReLU6 (EfficientNet's and MobileNet's activation,
+    ``min(max(x, 0), 6)`` as torch's ``relu6``; a NaN stays NaN). Every kernel applies all of it.
     """
 
     bias: np.ndarray | None = None
     relu: bool = False
     residual: np.ndarray | None = None
     fast: bool = False
+    cap: float | None = None
 
 
 NO_EPILOGUE = Epilogue()
@@ -60,7 +63,7 @@ NO_EPILOGUE = Epilogue()
 
 def bias_or_zeros(epilogue: Epilogue, C_out: int, dtype) -> np.ndarray:
     """The epilogue's bias as a contiguous (C_out,) array, zeros without one: what compiled loops start their sums
-    from (they then ``finish`` with the rest of the epilogue, ``Epilogue(None, relu, residual)``)."""
+    from (they then ``finish`` with the rest of the epilogue, ``epilogue._replace(bias=None)``)."""
     bias = epilogue.bias
     return np.zeros(C_out, dtype) if bias is None else np.ascontiguousarray(bias, dtype=dtype)
 
@@ -73,6 +76,8 @@ def finish(out, epilogue: Epilogue):
         out += epilogue.residual
     if epilogue.relu:
         np.maximum(out, 0, out=out)
+    if epilogue.cap is not None:
+        np.minimum(out, epilogue.cap, out=out)
     return out
 
 
@@ -82,13 +87,15 @@ def finish_rows(block, epilogue: Epilogue, residual_block=None):
     if epilogue.fast:
         from minicnn.kernels.epilogue import epilogue as one_pass  # imported late: Numba loads slowly
 
-        return one_pass(block, epilogue.bias, residual_block, relu=epilogue.relu)
+        return one_pass(block, epilogue.bias, residual_block, relu=epilogue.relu, cap=epilogue.cap)
     if epilogue.bias is not None:
         block += epilogue.bias  # (C_out,) broadcast over the rows
     if residual_block is not None:
         block += residual_block
     if epilogue.relu:
         np.maximum(block, 0, out=block)
+    if epilogue.cap is not None:
+        np.minimum(block, epilogue.cap, out=block)
     return block
 
 

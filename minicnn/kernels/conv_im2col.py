@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minicnn.kernels import NO_EPILOGUE, Epilogue, conv_output_size, finish, finish_rows, threads, zero_padded
+from minicnn.kernels import NO_EPILOGUE, conv_output_size, finish, finish_rows, threads, zero_padded
 from minicnn.kernels.workspace import workspace
 
 
@@ -126,6 +126,7 @@ def conv2d_im2col(x, weight, spec, epilogue=NO_EPILOGUE):
     C_out, C_in_g, KH, KW, OH, OW, groups = spec.C_out, spec.C_in_g, spec.KH, spec.KW, spec.OH, spec.OW, spec.groups
     (sH, sW), (dH, dW) = spec.stride, spec.dilation
     bias, relu = epilogue.bias, epilogue.relu and epilogue.residual is None  # a residual comes before the ReLU
+    cap = epilogue.cap if epilogue.residual is None else None
     K = C_in_g * KH * KW  # rows of the column matrix per group
     out = np.empty(spec.out_shape, dtype=x.dtype)
     if out.size == 0:
@@ -153,6 +154,8 @@ def conv2d_im2col(x, weight, spec, epilogue=NO_EPILOGUE):
             block += b
         if relu:
             np.maximum(block, 0, out=block)
+        if cap is not None:
+            np.minimum(block, cap, out=block)
 
     jobs = [(n, oh0, min(rows, OH - oh0)) for n in range(N) for oh0 in range(0, OH, rows)]
     if split and len(jobs) >= t:  # bands on every thread, each with a one-threaded GEMM (as conv2d_im2col_cl)
@@ -162,7 +165,7 @@ def conv2d_im2col(x, weight, spec, epilogue=NO_EPILOGUE):
         for job in jobs:
             band(job)
     if epilogue.residual is not None:
-        finish(out, Epilogue(None, epilogue.relu, epilogue.residual))
+        finish(out, epilogue._replace(bias=None))
     return out
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from minicnn.kernels import NO_EPILOGUE, Epilogue, bias_or_zeros, finish, threads, zero_padded
+from minicnn.kernels import NO_EPILOGUE, bias_or_zeros, finish, threads, zero_padded
 
 
 @njit(nogil=True, cache=True)
@@ -57,4 +57,4 @@ def conv2d_numba(x, weight, spec, epilogue=NO_EPILOGUE):
     xp, w = zero_padded(x, spec.pads), np.ascontiguousarray(weight)
     threads.over_range(lambda j0, j1: _conv2d_planes(xp, w, b, sH, sW, dH, dW, spec.groups, out, j0, j1),
                        spec.N * spec.C_out)  # fmt: skip
-    return finish(out, Epilogue(None, epilogue.relu, epilogue.residual))  # the bias is in already
+    return finish(out, epilogue._replace(bias=None))  # the bias is in already

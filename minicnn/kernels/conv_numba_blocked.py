@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from minicnn.kernels import NO_EPILOGUE, Epilogue, bias_or_zeros, finish, threads, zero_padded
+from minicnn.kernels import NO_EPILOGUE, bias_or_zeros, finish, threads, zero_padded
 
 CO_BLOCK = 8
 
@@ -72,4 +72,4 @@ def conv2d_numba_blocked(x, weight, spec, epilogue=NO_EPILOGUE):
     blocks = groups * -(-spec.C_out_g // CO_BLOCK)  # channel blocks per image
     threads.over_range(lambda j0, j1: _conv2d_blocked(xp, w, b, sH, sW, dH, dW, groups, CO_BLOCK, out, j0, j1),
                        spec.N * blocks * spec.OH)  # fmt: skip
-    return finish(out, Epilogue(None, epilogue.relu, epilogue.residual))  # the bias is in already
+    return finish(out, epilogue._replace(bias=None))  # the bias is in already

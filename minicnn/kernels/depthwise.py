@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from minicnn.kernels import NO_EPILOGUE, Epilogue, bias_or_zeros, finish, threads, zero_padded
+from minicnn.kernels import NO_EPILOGUE, bias_or_zeros, finish, threads, zero_padded
 
 
 def depthwise_shift_add(x, weight, spec, epilogue=NO_EPILOGUE):
@@ -72,7 +72,7 @@ def depthwise_numba(x, weight, spec, epilogue=NO_EPILOGUE):
     xp, w, mult = zero_padded(x, spec.pads, reuse=True), np.ascontiguousarray(weight), spec.C_out // spec.C_in
     threads.over_range(lambda j0, j1: _depthwise_planes(xp, w, b, sH, sW, dH, dW, mult, out, j0, j1),
                        spec.N * spec.C_out)  # fmt: skip
-    return finish(out, Epilogue(None, epilogue.relu, epilogue.residual))  # the bias is in already
+    return finish(out, epilogue._replace(bias=None))  # the bias is in already
 
 
 def pack_cl(weight):
@@ -81,7 +81,7 @@ def pack_cl(weight):
 
 
 @njit(nogil=True, cache=True)
-def _depthwise_cl_rows(x, w, bias, sH, sW, dH, dW, pT, pL, mult, relu, out, job0, job1):
+def _depthwise_cl_rows(x, w, bias, sH, sW, dH, dW, pT, pL, mult, relu, cap, out, job0, job1):
     """Output rows job0 .. job1-1 (job = n*OH + oh) of ``out`` (N, OH, OW, C_out) from ``x`` (N, H, W, C_in).
 
     The row being computed (OW x C_out numbers, a few KB) stays in the fastest cache while every tap adds its
@@ -111,10 +111,10 @@ def _depthwise_cl_rows(x, w, bias, sH, sW, dH, dW, pT, pL, mult, relu, out, job0
                     else:
                         for k in range(K):
                             out[n, oh, ow, k] += x[n, h, v, k // mult] * w[kh, kw, k]
-        if relu:
+        if relu:  # (and ReLU6's cap: inf for none)
             for ow in range(OW):
                 for k in range(K):
-                    out[n, oh, ow, k] = max(out[n, oh, ow, k], 0)
+                    out[n, oh, ow, k] = min(max(out[n, oh, ow, k], 0), cap)
 
 
 #: Below this many multiply-adds, or this many output rows, a layer runs in the calling thread (handing work to
@@ -131,16 +131,20 @@ def depthwise_cl(x, packed, spec, epilogue=NO_EPILOGUE):
     if out.size == 0:
         return out.transpose(0, 3, 1, 2)
     b = bias_or_zeros(epilogue, spec.C_out, x.dtype)
-    relu = epilogue.relu and epilogue.residual is None  # a residual comes before the ReLU
+    relu = epilogue.relu and epilogue.residual is None  # a residual comes before the ReLU (and its cap)
+    cap = epilogue.cap if relu else None  # ReLU6 in the same pass; a cap without ReLU by finish, below
+    top = x.dtype.type(np.inf if cap is None else cap)
     (sH, sW), (dH, dW), (pT, _, pL, _) = spec.stride, spec.dilation, spec.pads
     w = np.ascontiguousarray(packed, dtype=x.dtype)
 
     def rows(j0, j1):
-        _depthwise_cl_rows(x_cl, w, b, sH, sW, dH, dW, pT, pL, spec.C_out // spec.C_in, relu, out, j0, j1)
+        _depthwise_cl_rows(x_cl, w, b, sH, sW, dH, dW, pT, pL, spec.C_out // spec.C_in, relu, top, out, j0, j1)
 
     if spec.macs >= THREAD_MACS and spec.N * spec.OH >= THREAD_ROWS:
         threads.over_range(rows, spec.N * spec.OH)
     else:
         rows(0, spec.N * spec.OH)
     out = out.transpose(0, 3, 1, 2)
-    return out if epilogue.residual is None else finish(out, Epilogue(None, epilogue.relu, epilogue.residual))
+    if epilogue.residual is not None or (epilogue.cap is not None and cap is None):
+        return finish(out, epilogue._replace(bias=None))
+    return out

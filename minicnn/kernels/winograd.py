@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from minicnn.kernels import NO_EPILOGUE, Epilogue, finish, threads
+from minicnn.kernels import NO_EPILOGUE, finish, threads
 from minicnn.kernels.workspace import workspace
 
 # Lavin and Gray's matrices. F(2x2, 3x3): 4x4 tiles, 2x2 outputs.
@@ -224,6 +224,6 @@ def conv2d_winograd(x, packed: WinogradWeights, spec, epilogue=NO_EPILOGUE, m=4)
         from minicnn.kernels.conv_im2col import conv2d_im2col
 
         return conv2d_im2col(x, packed.weight, spec, epilogue)
-    if epilogue.residual is not None:
-        finish(out, Epilogue(None, epilogue.relu, epilogue.residual))
+    if epilogue.residual is not None or epilogue.cap is not None:  # the rest of the epilogue, if there is a rest
+        finish(out, epilogue._replace(bias=None, relu=epilogue.relu and epilogue.residual is not None))
     return out

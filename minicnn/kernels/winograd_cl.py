@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from minicnn.kernels import NO_EPILOGUE, Epilogue, finish, threads
+from minicnn.kernels import NO_EPILOGUE, finish, threads
 from minicnn.kernels.winograd import G2, G4, WinogradWeights, kernel_transform
 from minicnn.kernels.workspace import workspace
 
@@ -238,7 +238,9 @@ def _winograd_cl(x, packed, spec, epilogue, m, input_tf, output_tf, max_band):
 
         return conv2d_im2col_cl(x, weight_cols(packed.weight), spec, epilogue)
     out = out_cl.transpose(0, 3, 1, 2)
-    return out if epilogue.residual is None else finish(out, Epilogue(None, epilogue.relu, epilogue.residual))
+    if epilogue.residual is not None or epilogue.cap is not None:  # the rest of the epilogue, if there is a rest
+        finish(out, epilogue._replace(bias=None, relu=epilogue.relu and epilogue.residual is not None))
+    return out
 
 
 # ------------------------------------------------------------------------------------- F(2x2, 3x3), channels-last
