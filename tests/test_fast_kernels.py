@@ -93,9 +93,8 @@ def test_prepacked_weights_are_the_packed_weights_laid_out_contiguously(algorith
     w = make_array(41, (6, 1 if "depthwise" in algorithm else 5, *((1, 1) if "pointwise" in algorithm else (3, 3))),
                    np.float32)  # fmt: skip
     kept, fresh = a.prepack(w), _load(a.pack)(w)
-    for got, expected in zip(
-        fresh if isinstance(fresh, tuple) else [fresh], kept if isinstance(kept, tuple) else [kept]
-    ):
+    as_list = lambda packed: list(packed) if isinstance(packed, tuple) else [packed]  # noqa: E731 (Winograd's pair)
+    for got, expected in zip(as_list(kept), as_list(fresh)):
         np.testing.assert_array_equal(got, expected)
         assert got.flags.c_contiguous
 
