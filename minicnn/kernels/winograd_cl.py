@@ -102,10 +102,11 @@ def _apply_at(src, s0, s_a, s1, s_b, dst, d0, d_a, d1, d_b):
 
 
 @njit(nogil=True, cache=True)
-def input_transform(x, pT, pL, tiles_h, tiles_w, tile0, T, V):
-    """V[e, tt, :] = (B^T d B)[e] for tiles tile0 .. tile0+T-1 of the channels-last input (zero outside it).
+def input_transform(x, pT, pL, tiles_h, tiles_w, tile0, T, V, at):
+    """V[e, at + i, :] = (B^T d B)[e] for tiles tile0 + i, i < T, of the channels-last input (zero outside it). ``at``:
+    where these tiles go in V, 0 for a band's own V, tile0 for one V of the whole layer shared by the threads.
 
-    Shape: x (N, H, W, C) C-contiguous; V (36, >= T, C). Tile number ``n*tiles_h*tiles_w + i*tiles_w + j``
+    Shape: x (N, H, W, C) C-contiguous; V (36, >= at + T, C). Tile number ``n*tiles_h*tiles_w + i*tiles_w + j``
     covers padded rows 4i .. 4i+5 and columns 4j .. 4j+5, i.e. input rows 4i - pT .. 4i - pT + 5.
     Every innermost loop runs over the C contiguous channels.
     """
@@ -113,8 +114,8 @@ def input_transform(x, pT, pL, tiles_h, tiles_w, tile0, T, V):
     d = np.zeros((6, 6, C), x.dtype)  # the tile d, zero-padded where it leaves the input
     tmp = np.empty((6, 6, C), x.dtype)  # B^T d
     per_image = tiles_h * tiles_w
-    for tt in range(T):
-        tile = tile0 + tt
+    for tt in range(at, at + T):  # row tt of V (or M) holds tile tile0 + tt - at
+        tile = tile0 + tt - at
         n, r = tile // per_image, tile % per_image
         h0, w0 = (r // tiles_w) * 4 - pT, (r % tiles_w) * 4 - pL
         inside = h0 >= 0 and w0 >= 0 and h0 + 6 <= H and w0 + 6 <= W
@@ -134,10 +135,11 @@ def input_transform(x, pT, pL, tiles_h, tiles_w, tile0, T, V):
 
 
 @njit(nogil=True, cache=True)
-def output_transform(M, bias, relu, tiles_h, tiles_w, tile0, T, out):
-    """out[n, 4i + a, 4j + b, :] = (A^T M A)[a, b] + bias for tiles tile0 .. tile0+T-1, clipped at the edge.
+def output_transform(M, bias, relu, tiles_h, tiles_w, tile0, T, out, at):
+    """out[n, 4i + a, 4j + b, :] = (A^T M A)[a, b] + bias for tiles tile0 .. tile0+T-1 (rows at .. at+T-1 of M, as in
+    ``input_transform``), clipped at the edge.
 
-    Shape: M (36, >= T, C_out); bias (C_out,); out (N, OH, OW, C_out) C-contiguous. ReLU fused if ``relu``.
+    Shape: M (36, >= at + T, C_out); bias (C_out,); out (N, OH, OW, C_out) C-contiguous. ReLU fused if ``relu``.
     Returns False if any output (before ReLU) is infinite or NaN: the transforms turn an infinite input into
     inf - inf = NaN where direct summation gives +-inf, so the caller then computes the layer another way.
     """
@@ -147,8 +149,8 @@ def output_transform(M, bias, relu, tiles_h, tiles_w, tile0, T, out):
     zero = out.dtype.type(0)
     nonfinite = 0
     per_image = tiles_h * tiles_w
-    for tt in range(T):
-        tile = tile0 + tt
+    for tt in range(at, at + T):  # row tt of V (or M) holds tile tile0 + tt - at
+        tile = tile0 + tt - at
         n, r = tile // per_image, tile % per_image
         h0, w0 = (r // tiles_w) * 4, (r % tiles_w) * 4
         for j in range(6):  # A^T down each column j: tmp[a, j] = sum_i AT[a, i] M[6i + j]
@@ -212,9 +214,9 @@ def _winograd_cl(x, packed, spec, epilogue, m, input_tf, output_tf, max_band):
     def band(tile0, T):  # tiles tile0 .. tile0+T-1, start to finish, in this thread's workspaces
         V = workspace(f"winograd F({m}) cl V", (t2, T, C_in), x.dtype)
         M = workspace(f"winograd F({m}) cl M", (t2, T, C_out), x.dtype)
-        input_tf(x_cl, pT, pL, tiles_h, tiles_w, tile0, T, V)
+        input_tf(x_cl, pT, pL, tiles_h, tiles_w, tile0, T, V, 0)
         np.matmul(V, U, out=M)  # t2 GEMMs (T, C_in) @ (C_in, C_out)
-        return output_tf(M, b, relu, tiles_h, tiles_w, tile0, T, out_cl)
+        return output_tf(M, b, relu, tiles_h, tiles_w, tile0, T, out_cl, 0)
 
     starts = list(range(0, tiles, per_band))
     if workers == 1:
@@ -225,14 +227,18 @@ def _winograd_cl(x, packed, spec, epilogue, m, input_tf, output_tf, max_band):
                 lambda k: [band(s, min(per_band, tiles - s)) for s in starts[k::workers]], range(workers)
             )
         finite = all(all(share) for share in shares)
-    else:  # few tiles: one band, its t2 GEMMs shared out by position e
-        V = workspace(f"winograd F({m}) cl V", (t2, tiles, C_in), x.dtype)
+    else:  # few tiles: one band, its transforms shared out by tiles and its t2 GEMMs by position e
+        V = workspace(f"winograd F({m}) cl V", (t2, tiles, C_in), x.dtype)  # (the calling thread's buffers)
         M = workspace(f"winograd F({m}) cl M", (t2, tiles, C_out), x.dtype)
-        input_tf(x_cl, pT, pL, tiles_h, tiles_w, 0, tiles, V)
+        ranges = [(tiles * k // workers, tiles * (k + 1) // workers) for k in range(workers)]
+        threads.parallel(lambda r: input_tf(x_cl, pT, pL, tiles_h, tiles_w, r[0], r[1] - r[0], V, r[0]), ranges)
         parts = [slice(t2 * k // workers, t2 * (k + 1) // workers) for k in range(workers)]
         with threads.one_blas_thread():
             threads.parallel(lambda e: np.matmul(V[e], U[e], out=M[e]), parts)
-        finite = output_tf(M, b, relu, tiles_h, tiles_w, 0, tiles, out_cl)
+        shares = threads.parallel(
+            lambda r: output_tf(M, b, relu, tiles_h, tiles_w, r[0], r[1] - r[0], out_cl, r[0]), ranges
+        )
+        finite = all(shares)
     if not finite:
         from minicnn.kernels.conv_im2col import conv2d_im2col_cl, weight_cols
 
@@ -247,8 +253,9 @@ def _winograd_cl(x, packed, spec, epilogue, m, input_tf, output_tf, max_band):
 
 
 @njit(nogil=True, cache=True)
-def input_transform2(x, pT, pL, tiles_h, tiles_w, tile0, T, V):
-    """F(2x2, 3x3)'s V[e, tt, :] = (B^T d B)[e] for the 4x4 tiles tile0 .. tile0+T-1 (zero outside the input).
+def input_transform2(x, pT, pL, tiles_h, tiles_w, tile0, T, V, at):
+    """F(2x2, 3x3)'s V[e, at + i, :] = (B^T d B)[e] for the 4x4 tiles tile0 + i, i < T (zero outside the input; ``at``
+    as in ``input_transform``).
 
     Shape: x (N, H, W, C) C-contiguous; V (16, >= T, C). Tile ``n*tiles_h*tiles_w + i*tiles_w + j`` covers input rows
     2i - pT .. 2i - pT + 3 and columns 2j - pL .. 2j - pL + 3. With B^T = [[1, 0, -1, 0], [0, 1, 1, 0],
@@ -258,8 +265,8 @@ def input_transform2(x, pT, pL, tiles_h, tiles_w, tile0, T, V):
     d = np.zeros((4, 4, C), x.dtype)
     t = np.empty((4, 4, C), x.dtype)  # B^T d
     per_image = tiles_h * tiles_w
-    for tt in range(T):
-        tile = tile0 + tt
+    for tt in range(at, at + T):  # row tt of V (or M) holds tile tile0 + tt - at
+        tile = tile0 + tt - at
         n, r = tile // per_image, tile % per_image
         h0, w0 = (r // tiles_w) * 2 - pT, (r % tiles_w) * 2 - pL
         inside = h0 >= 0 and w0 >= 0 and h0 + 4 <= H and w0 + 4 <= W
@@ -293,7 +300,7 @@ def input_transform2(x, pT, pL, tiles_h, tiles_w, tile0, T, V):
 
 
 @njit(nogil=True, cache=True)
-def output_transform2(M, bias, relu, tiles_h, tiles_w, tile0, T, out):
+def output_transform2(M, bias, relu, tiles_h, tiles_w, tile0, T, out, at):
     """F(2x2, 3x3)'s out[n, 2i + a, 2j + b, :] = (A^T M A)[a, b] + bias, A^T = [[1, 1, 1, 0], [0, 1, -1, -1]], ReLU'd
     if asked, clipped at the bottom and right edges. Returns False if an output is infinite or NaN (see
     ``output_transform``). Shape: M (16, >= T, C_out); out (N, OH, OW, C_out) C-contiguous."""
@@ -302,8 +309,8 @@ def output_transform2(M, bias, relu, tiles_h, tiles_w, tile0, T, out):
     zero = out.dtype.type(0)
     nonfinite = 0
     per_image = tiles_h * tiles_w
-    for tt in range(T):
-        tile = tile0 + tt
+    for tt in range(at, at + T):  # row tt of V (or M) holds tile tile0 + tt - at
+        tile = tile0 + tt - at
         n, r = tile // per_image, tile % per_image
         h0, w0 = (r // tiles_w) * 2, (r % tiles_w) * 2
         for j in range(4):  # A^T down each column j: rows 0..3 of M are positions 4*i + j
