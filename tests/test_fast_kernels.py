@@ -13,7 +13,7 @@ import minicnn.functional as F
 from minicnn import specs
 from minicnn.functional import _autotune
 from minicnn.kernels import NO_EPILOGUE, Epilogue, conv_im2col
-from minicnn.kernels.registry import ALGORITHMS, _load
+from minicnn.kernels.registry import ALGORITHMS
 from minicnn.testing import assert_close
 from reference.functional import torch_op
 from tests.strategies import DTYPES, conv_cases, make_array
@@ -83,20 +83,6 @@ def test_every_algorithm_applies_relu6s_cap_in_its_epilogue(algorithm, residual)
             got = a.run(xi, w, spec, Epilogue(b, True, res, fast, cap=6.0))
             np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
             assert_close(np.nan_to_num(got), np.nan_to_num(expected), kind=a.tolerance, dtype=np.float64)
-
-
-@pytest.mark.parametrize("algorithm", [name for name, a in ALGORITHMS.items() if a.pack is not None])
-def test_prepacked_weights_are_the_packed_weights_laid_out_contiguously(algorithm):
-    """What optimize keeps (``prepack``) holds the numbers ``run`` packs afresh, in contiguous memory (a GEMM reads a
-    contiguous right-hand side faster than a transposed view)."""
-    a = ALGORITHMS[algorithm]
-    w = make_array(41, (6, 1 if "depthwise" in algorithm else 5, *((1, 1) if "pointwise" in algorithm else (3, 3))),
-                   np.float32)  # fmt: skip
-    kept, fresh = a.prepack(w), _load(a.pack)(w)
-    as_list = lambda packed: list(packed) if isinstance(packed, tuple) else [packed]  # noqa: E731 (Winograd's pair)
-    for got, expected in zip(as_list(kept), as_list(fresh)):
-        np.testing.assert_array_equal(got, expected)
-        assert got.flags.c_contiguous
 
 
 def test_winograd_on_vgg16_shaped_layers_within_its_tolerance():
