@@ -15,8 +15,10 @@ Fairness rules (each one measured to matter on the 2-core development machines):
   network's layers do. The report gives medians and ratios to torch from the same run.
 - ``--isa avx2`` (on an AVX-512 machine) caps every library at AVX2 for the benchmark's own process, so that a speed
   claim can be checked for the other kind of machine this project runs on: OpenBLAS's Haswell kernels
-  (OPENBLAS_CORETYPE), Numba compiling for Haswell (NUMBA_CPU_NAME), ATen's AVX2 kernels (ATEN_CPU_CAPABILITY) and
-  oneDNN's (ONEDNN_MAX_CPU_ISA; its verbose log then shows ``brg_conv_fwd:avx2``). The cores, caches and clock stay
+  (OPENBLAS_CORETYPE), Numba compiling for Haswell and its features only (NUMBA_CPU_NAME, and NUMBA_CPU_FEATURES
+  empty: otherwise Numba adds the host's features, AVX-512 included), ATen's AVX2 kernels (ATEN_CPU_CAPABILITY),
+  oneDNN's (ONEDNN_MAX_CPU_ISA; its verbose log then shows ``brg_conv_fwd:avx2``) and MKL's (MKL_ENABLE_INSTRUCTIONS,
+  torch's GEMMs). The cores, caches and clock stay
   those of the AVX-512 machine: an emulation of the instruction set, not of a different processor.
 - The pause is a busy wait, not a sleep: when the whole virtual machine sleeps for a few milliseconds, waking
   the second core again took 10-20 ms here (a 0.3 ms GEMM called after ``time.sleep(0.005)`` took 15 ms at the
@@ -38,8 +40,8 @@ BENCH_ENV = {"OPENBLAS_THREAD_TIMEOUT": "4", "MALLOC_MMAP_THRESHOLD_": str(1 << 
              "MALLOC_TRIM_THRESHOLD_": str(1 << 32), "MALLOC_TOP_PAD_": str(1 << 29)}  # fmt: skip
 REMOVED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 #: ``--isa avx2``: every library's AVX2 code paths on a machine that has AVX-512 (see the module's notes).
-AVX2_ENV = {"OPENBLAS_CORETYPE": "Haswell", "NUMBA_CPU_NAME": "haswell", "ATEN_CPU_CAPABILITY": "avx2",
-            "ONEDNN_MAX_CPU_ISA": "AVX2"}  # fmt: skip
+AVX2_ENV = {"OPENBLAS_CORETYPE": "Haswell", "NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": "",
+            "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}  # fmt: skip
 ISA_CHOICES = ("native", "avx2")
 
 

@@ -346,7 +346,7 @@ def _mbconv(block, algorithm):
     project = FusedConv(getattr(block, convs[-1][0]), getattr(block, convs[-1][1]), False, algorithm)
 
     def forward(x):
-        if not project.usable(x):
+        if not all(g.usable(x) for g in (*expand_depthwise, project)):
             return NotImplemented
         h = x
         for g in expand_depthwise:

@@ -16,7 +16,7 @@ import minicnn
 import minicnn.functional as F
 from minicnn import nn, optim, specs, training
 from minicnn.kernels import zero_padded
-from minicnn.kernels.conv_im2col import col2im_batch, im2col
+from minicnn.kernels.conv_im2col import col2im_batch, im2col, im2col_batch
 from minicnn.kernels.im2col_numba import col2im_rows, im2col_rows
 from minicnn.kernels.pooling import max_pool2d_kernel
 from minicnn.kernels.pooling_numba import max_pool2d_backward_numba, max_pool2d_numba
@@ -37,6 +37,8 @@ def test_rows_are_the_readable_columns_and_col2im_rows_is_their_adjoint(case, se
     cols = im2col(zero_padded(x, spec.pads), (spec.KH, spec.KW), spec.stride, spec.dilation)  # (N, K, P)
     rows = im2col_rows(x, spec)  # (N*P, K)
     assert np.array_equal(rows, cols.transpose(0, 2, 1).reshape(rows.shape))
+    batch = im2col_batch(zero_padded(x, spec.pads), (spec.KH, spec.KW), spec.stride, spec.dilation)  # (K, N*P)
+    assert np.array_equal(batch, cols.transpose(1, 0, 2).reshape(batch.shape))  # the same columns side by side
     r = make_array(seed, rows.shape, rows.dtype)
     top, _, left, _ = spec.pads
     readable = col2im_batch(r.T, zero_padded(x, spec.pads).shape, (spec.KH, spec.KW), spec.stride, spec.dilation)

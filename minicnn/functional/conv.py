@@ -115,8 +115,8 @@ def _(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, al
     return (out[0] if unbatched else out), backward
 
 
-#: conv2d_backward builds the column matrix of this many elements at most at a time (64 MB of float32): a few images
-#: of VGG16's first layers, a whole batch of small images.
+#: conv2d_backward builds the column matrix of this many elements at most at a time (64 MB of float32; with col2im its
+#: gradient as large beside it): a few images of VGG16's first layers, a whole batch of small images.
 BACKWARD_COLUMNS = 1 << 24
 #: With stride 1, the input's gradient is a convolution with the flipped kernel when one image's columns have at
 #: least this many elements, col2im below.

@@ -90,6 +90,7 @@ def _depthwise_cl_rows(x, w, bias, sH, sW, dH, dW, pT, pL, mult, relu, cap, out,
     N, H, W, C = x.shape
     OH, OW, K = out.shape[1], out.shape[2], out.shape[3]
     KH, KW = w.shape[0], w.shape[1]
+    zero = out.dtype.type(0)  # (an int 0 would make the ReLU compute in float64)
     for job in range(job0, job1):
         n, oh = job // OH, job % OH
         for ow in range(OW):
@@ -114,7 +115,7 @@ def _depthwise_cl_rows(x, w, bias, sH, sW, dH, dW, pT, pL, mult, relu, cap, out,
         if relu:  # (and ReLU6's cap: inf for none)
             for ow in range(OW):
                 for k in range(K):
-                    out[n, oh, ow, k] = min(max(out[n, oh, ow, k], 0), cap)
+                    out[n, oh, ow, k] = min(max(out[n, oh, ow, k], zero), cap)
 
 
 #: Below this many multiply-adds, or this many output rows, a layer runs in the calling thread (handing work to

@@ -257,8 +257,8 @@ def input_transform2(x, pT, pL, tiles_h, tiles_w, tile0, T, V, at):
     """F(2x2, 3x3)'s V[e, at + i, :] = (B^T d B)[e] for the 4x4 tiles tile0 + i, i < T (zero outside the input; ``at``
     as in ``input_transform``).
 
-    Shape: x (N, H, W, C) C-contiguous; V (16, >= T, C). Tile ``n*tiles_h*tiles_w + i*tiles_w + j`` covers input rows
-    2i - pT .. 2i - pT + 3 and columns 2j - pL .. 2j - pL + 3. With B^T = [[1, 0, -1, 0], [0, 1, 1, 0],
+    Shape: x (N, H, W, C) C-contiguous; V (16, >= at + T, C). Tile ``n*tiles_h*tiles_w + i*tiles_w + j`` covers
+    input rows 2i - pT .. 2i - pT + 3 and columns 2j - pL .. 2j - pL + 3. With B^T = [[1, 0, -1, 0], [0, 1, 1, 0],
     [0, -1, 1, 0], [0, 1, 0, -1]], every step is an addition of two vectors of C channels.
     """
     N, H, W, C = x.shape
@@ -303,7 +303,7 @@ def input_transform2(x, pT, pL, tiles_h, tiles_w, tile0, T, V, at):
 def output_transform2(M, bias, relu, tiles_h, tiles_w, tile0, T, out, at):
     """F(2x2, 3x3)'s out[n, 2i + a, 2j + b, :] = (A^T M A)[a, b] + bias, A^T = [[1, 1, 1, 0], [0, 1, -1, -1]], ReLU'd
     if asked, clipped at the bottom and right edges. Returns False if an output is infinite or NaN (see
-    ``output_transform``). Shape: M (16, >= T, C_out); out (N, OH, OW, C_out) C-contiguous."""
+    ``output_transform``). Shape: M (16, >= at + T, C_out); out (N, OH, OW, C_out) C-contiguous."""
     N, OH, OW, K = out.shape
     s = np.empty((2, 4, K), out.dtype)  # A^T M
     zero = out.dtype.type(0)
