@@ -142,6 +142,34 @@ def test_winograd_channels_last_work_splits_agree(monkeypatch, threads, max_band
         assert got.transpose(0, 2, 3, 1).flags.c_contiguous
 
 
+def test_pointwise_cl_in_bands_equals_one_gemm(monkeypatch):
+    """A 1x1 convolution of few input channels in bands over two threads, each band's epilogue (bias, residual,
+    ReLU6) in cache: the numbers of one GEMM and one epilogue pass."""
+    from minicnn.kernels import threads as worker_threads
+
+    x, w, b = make_array(51, (2, 5, 9, 7), np.float64), make_array(52, (6, 5, 1, 1), np.float64), np.arange(6.0)
+    spec = spec_of(x, w, b=b)
+    res = make_array(53, spec.out_shape, np.float64)
+    kernel, weight = ALGORITHMS["pointwise_cl"].kernel, conv_im2col.weight_cols(w)
+    for fast in (False, True):
+        epilogue = Epilogue(b, True, res, fast, cap=0.5)
+        one = conv_im2col.conv2d_pointwise_cl(channels_last(x), weight, spec, epilogue)
+        bands = []
+
+        def share(fn, items, bands=bands, share=worker_threads.share):  # the real share, the bands recorded
+            bands.extend(items)
+            share(fn, bands)
+
+        with monkeypatch.context() as m:
+            m.setattr(worker_threads, "count", lambda: 2)
+            m.setattr(conv_im2col, "POINTWISE_BAND_OUTPUTS", 1)
+            m.setattr(worker_threads, "share", share)
+            banded = conv_im2col.conv2d_pointwise_cl(channels_last(x), weight, spec, epilogue)
+        assert kernel.endswith("conv2d_pointwise_cl") and len(bands) > 1  # the banded path ran
+        np.testing.assert_allclose(banded, one, rtol=1e-14, atol=1e-14)
+        assert banded.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
 def test_bounded_im2col_equals_the_readable_full_matrix(monkeypatch):
     """Many small bands (a tiny workspace) give the full-matrix result exactly: same sums, same order."""
     x, w, b = make_array(4, (2, 6, 11, 9), np.float64), make_array(5, (4, 3, 3, 2), np.float64), np.arange(4.0)
