@@ -101,6 +101,24 @@ def _apply_at(src, s0, s_a, s1, s_b, dst, d0, d_a, d1, d_b):
         )  # fmt: skip
 
 
+@njit(inline="always")
+def _load_tile(x, n, h0, w0, d):
+    """d[i, j, :] = x[n, h0 + i, w0 + j, :] for the t x t tile d, zeros where it leaves the input (padding fused: no
+    padded copy of x)."""
+    H, W, C = x.shape[1], x.shape[2], x.shape[3]
+    t = d.shape[0]
+    inside = h0 >= 0 and w0 >= 0 and h0 + t <= H and w0 + t <= W
+    for i in range(t):
+        for j in range(t):
+            h, w = h0 + i, w0 + j
+            if inside or (0 <= h < H and 0 <= w < W):
+                for c in range(C):
+                    d[i, j, c] = x[n, h, w, c]
+            else:
+                for c in range(C):
+                    d[i, j, c] = 0
+
+
 @njit(nogil=True, cache=True)
 def input_transform(x, pT, pL, tiles_h, tiles_w, tile0, T, V, at):
     """V[e, at + i, :] = (B^T d B)[e] for tiles tile0 + i, i < T, of the channels-last input (zero outside it). ``at``:
@@ -117,17 +135,7 @@ def input_transform(x, pT, pL, tiles_h, tiles_w, tile0, T, V, at):
     for tt in range(at, at + T):  # row tt of V (or M) holds tile tile0 + tt - at
         tile = tile0 + tt - at
         n, r = tile // per_image, tile % per_image
-        h0, w0 = (r // tiles_w) * 4 - pT, (r % tiles_w) * 4 - pL
-        inside = h0 >= 0 and w0 >= 0 and h0 + 6 <= H and w0 + 6 <= W
-        for i in range(6):
-            for j in range(6):
-                h, w = h0 + i, w0 + j
-                if inside or (0 <= h < H and 0 <= w < W):
-                    for c in range(C):
-                        d[i, j, c] = x[n, h, w, c]
-                else:  # padding: zeros (fused, no padded copy of x)
-                    for c in range(C):
-                        d[i, j, c] = 0
+        _load_tile(x, n, (r // tiles_w) * 4 - pT, (r % tiles_w) * 4 - pL, d)
         for j in range(6):  # B^T down each column j: tmp[k, j] = sum_m BT[k, m] d[m, j]
             _apply_bt(d, 0, 1, j, 0, tmp, 0, 1, j, 0)
         for i in range(6):  # then B across each row i: V[6i + k, tt] = sum_m BT[k, m] tmp[i, m]
@@ -268,17 +276,7 @@ def input_transform2(x, pT, pL, tiles_h, tiles_w, tile0, T, V, at):
     for tt in range(at, at + T):  # row tt of V (or M) holds tile tile0 + tt - at
         tile = tile0 + tt - at
         n, r = tile // per_image, tile % per_image
-        h0, w0 = (r // tiles_w) * 2 - pT, (r % tiles_w) * 2 - pL
-        inside = h0 >= 0 and w0 >= 0 and h0 + 4 <= H and w0 + 4 <= W
-        for i in range(4):
-            for j in range(4):
-                h, w = h0 + i, w0 + j
-                if inside or (0 <= h < H and 0 <= w < W):
-                    for c in range(C):
-                        d[i, j, c] = x[n, h, w, c]
-                else:
-                    for c in range(C):
-                        d[i, j, c] = 0
+        _load_tile(x, n, (r // tiles_w) * 2 - pT, (r % tiles_w) * 2 - pL, d)
         for j in range(4):  # B^T down each column
             for c in range(C):
                 t[0, j, c] = d[0, j, c] - d[2, j, c]
