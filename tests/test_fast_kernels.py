@@ -89,6 +89,25 @@ def test_every_algorithm_applies_relu6s_cap_in_its_epilogue(algorithm, residual,
                 assert_close(np.nan_to_num(got), np.nan_to_num(want), kind=a.tolerance, dtype=np.float64)
 
 
+@pytest.mark.parametrize("m", [2, 4])
+@pytest.mark.parametrize("cl_layout", [False, True])
+def test_winograd_kernel_transform_is_g_g_gt_for_every_kernel(m, cl_layout):
+    """The one-GEMM transform (Kronecker product G (x) G) equals G g G^T computed kernel by kernel, in both layouts,
+    also on a weight that is a strided view (channels-last) and over several blocks of kernels."""
+    from minicnn.kernels.winograd import MATRICES, kernel_transform
+
+    G = MATRICES[m][1]
+    t = m + 2
+    w = make_array(3, (7, 2500, 3, 3), np.float64)[:, ::-1]  # (A rows of more than one block; a strided view)
+    w = channels_last(np.ascontiguousarray(w))
+    got = kernel_transform(G, w, channels_last=cl_layout)
+    want = np.einsum("ik,ockl,jl->ijoc", G, w, G).reshape(t * t, *w.shape[:2])  # (t*t, C_out, C_in)
+    if cl_layout:
+        want = want.transpose(0, 2, 1)
+    assert got.shape == want.shape and got.dtype == w.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
 def test_winograd_on_vgg16_shaped_layers_within_its_tolerance():
     """Float32 error of F(4x4) and F(2x2) on wide layers (K = 9*C_in up to 2304), against float64."""
     for c_in, size in ((64, 28), (256, 14)):

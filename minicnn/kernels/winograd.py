@@ -49,20 +49,21 @@ def kernel_transform(G: np.ndarray, weight: np.ndarray, channels_last: bool = Fa
     """U = G g G^T for every 3x3 kernel g = weight[o, c], computed in float64, returned in the weight's dtype.
 
     Shape: weight (C_out, C_in, 3, 3) -> (t*t, C_out, C_in), or (t*t, C_in, C_out) if ``channels_last``.
-    Done a block of output channels at a time, two small matrix products per kernel, so that the float64
-    temporaries stay in cache (VGG16's 13 layers: well under 0.1 s; one einsum over all of them took 1 s).
+    Written out, U[i, j] = sum over k, l of G[i, k] g[k, l] G[j, l]: with g flattened to 9 numbers, that is one
+    (t*t, 9) matrix, the Kronecker product G (x) G, times g. So a block of kernels, one per column, is transformed
+    by one GEMM (G (x) G) @ (9, kernels), rather than by two 6x3 and 3x3 products per kernel (NumPy's cost per
+    small product made those 0.1-0.2 s for a 512x512 layer; the GEMM: under 30 ms, measured on 2 AMD EPYC cores).
     """
-    C_out, C_in = weight.shape[:2]
     t = G.shape[0]
-    U = np.empty((t, t, C_in, C_out) if channels_last else (t, t, C_out, C_in), weight.dtype)
-    for o in range(0, C_out, 32):
-        g = weight[o : o + 32].astype(np.float64)  # (b, C_in, 3, 3)
-        block = np.matmul(np.matmul(G, g), G.T)  # (b, C_in, t, t)
-        if channels_last:
-            U[:, :, :, o : o + 32] = block.transpose(2, 3, 1, 0)
-        else:
-            U[:, :, o : o + 32] = block.transpose(2, 3, 0, 1)
-    return U.reshape(t * t, *U.shape[2:])
+    GG = np.kron(G, G)  # (t*t, 9): GG[i*t + j, k*3 + l] = G[i, k] * G[j, l]
+    g = weight.transpose(2, 3, 1, 0) if channels_last else weight.transpose(2, 3, 0, 1)  # (3, 3, A, B): a view
+    A, B = g.shape[2:]
+    U = np.empty((t * t, A, B), weight.dtype)
+    step = max(1, (1 << 14) // B)  # rows of A at a time: the float64 temporaries (t*t, step*B) stay in cache
+    for a in range(0, A, step):
+        block = g[:, :, a : a + step].reshape(9, -1).astype(np.float64)  # (9, step*B): kernel entry k*3+l per row
+        U[:, a : a + step] = (GG @ block).reshape(t * t, -1, B)
+    return U
 
 
 class WinogradWeights(NamedTuple):
