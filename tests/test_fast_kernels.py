@@ -212,6 +212,7 @@ def test_channels_last_im2col_bands_equal_the_readable_full_matrix(
     monkeypatch.setattr(worker_threads, "count", lambda: threads)
     monkeypatch.setattr(conv_im2col, "WORKSPACE_ELEMENTS", 200)  # one to three output rows per band
     monkeypatch.setattr(conv_im2col, "MIN_THREAD_PIXELS", 1)  # split even this small layer between threads
+    monkeypatch.setattr(conv_im2col, "SPLIT_MIN_CHANNELS", 1)  # and inputs of any number of channels
     monkeypatch.setattr(conv_im2col, "KERNEL_ROW_GEMM_MIN", 1 if by_kernel_row else 10**9)
     shared, row_gemms = [], []
     real_share, real_row_gemm = worker_threads.share, conv_im2col._gemm_by_kernel_row
@@ -241,6 +242,7 @@ def test_channels_last_im2col_bands_made_of_padding_only(monkeypatch, by_kernel_
     monkeypatch.setattr(worker_threads, "count", lambda: 2)
     monkeypatch.setattr(conv_im2col, "WORKSPACE_ELEMENTS", 300)  # a few output rows per band
     monkeypatch.setattr(conv_im2col, "MIN_THREAD_PIXELS", 1)
+    monkeypatch.setattr(conv_im2col, "SPLIT_MIN_CHANNELS", 1)
     monkeypatch.setattr(conv_im2col, "KERNEL_ROW_GEMM_MIN", 1 if by_kernel_row else 10**9)
     x = channels_last(make_array(23, (2, 4, 3, 5), np.float64))
     w, b = make_array(24, (6, 4, 3, 3), np.float64), make_array(25, (6,), np.float64)

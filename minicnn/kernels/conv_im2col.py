@@ -107,6 +107,11 @@ MIN_THREAD_PIXELS = 256
 #: Channels-last im2col runs one GEMM per kernel row (see conv2d_im2col_cl) when a kernel row holds at least this
 #: many input numbers (KW*C_in): every 3x3 layer of VGG16 and ResNet50 but the first (4-16% faster than full columns).
 KERNEL_ROW_GEMM_MIN = 128
+#: Channels-last im2col shares its bands between minicnn's threads only for inputs of at least this many channels. An
+#: image stem (3 channels: GEMMs with K = 27 or 147 columns and 64 outputs) runs faster as one band after another on
+#: BLAS's threads: ResNet50's 7x7 stem 6.7 ms against 10.3 split, VGG16's 3x3 stem 11.7 ms against 15.9 (medians,
+#: AMD EPYC with AVX2 only; ResNet50's optimize 5% faster in one process, VGG16 and EfficientNet-Lite0 unchanged).
+SPLIT_MIN_CHANNELS = 8
 
 
 def conv2d_im2col(x, weight, spec, epilogue=NO_EPILOGUE):
@@ -222,7 +227,9 @@ def conv2d_im2col_cl(x, weight_cols, spec, epilogue=NO_EPILOGUE):
     (NumPy copies run on one core, so building the columns in one thread while the other waits would leave
     half the machine idle). A small layer (fewer than MIN_THREAD_PIXELS output pixels per thread) runs its
     bands one after the other with BLAS's own threads instead: a GEMM of a hundred rows is too small for one
-    core to run well (VGG16's 512 channels at 14x14: 2.8 ms split by rows, 2.5 ms as one GEMM).
+    core to run well (VGG16's 512 channels at 14x14: 2.8 ms split by rows, 2.5 ms as one GEMM). So does an image
+    stem (fewer than SPLIT_MIN_CHANNELS input channels): its one-threaded GEMMs of 27 or 147 columns ran slower
+    side by side.
 
     Shape: x (N, C_in, H, W), any memory layout (read as (N, H, W, C_in): no copy if it is channels-last);
     weight_cols = ``weight_cols(weight)`` (KH*KW*C_in, C_out); groups 1 -> (N, C_out, OH, OW) stored as
@@ -235,7 +242,7 @@ def conv2d_im2col_cl(x, weight_cols, spec, epilogue=NO_EPILOGUE):
     residual = None if epilogue.residual is None else epilogue.residual.transpose(0, 2, 3, 1)  # (N, OH, OW, C_out)
     out = np.empty((N, OH, OW, C_out), dtype=x.dtype)
     t = threads.count()
-    split = t > 1 and N * OH * OW >= MIN_THREAD_PIXELS * t and threads.blas_controllable()
+    split = t > 1 and N * OH * OW >= MIN_THREAD_PIXELS * t and C >= SPLIT_MIN_CHANNELS and threads.blas_controllable()
     by_kernel_row = split and sH == 1 and KH > 1 and KW * C >= KERNEL_ROW_GEMM_MIN
     if by_kernel_row:  # output rows per band, at most: their fields, (KH-1)*dH rows of halo included, fill it
         rows = WORKSPACE_ELEMENTS // max(1, KW * C * OW) - (KH - 1) * dH
