@@ -72,9 +72,10 @@ def markdown(r: dict, suffix: str = "") -> str:
         "",
         "naive is timed on a 1/16 x 1/16 crop and scaled up; numba's direct loops are skipped in quick runs. "
         "*cl*: the input stored channels-last, as the models run (winograd then needs no layout copy); "
-        "ratios are to torch on NCHW. Each column calls `F.conv2d(..., algorithm=...)` as eager code does, so it "
-        "prepares the weight in every call (Winograd's transformed kernels, the channels-last GEMM columns; torch's "
-        "eager call, too, starts from the weight as given); `optimize` prepares them once (the whole-network table). "
+        "ratios are to torch on NCHW. Each minicnn column calls `F.conv2d(..., algorithm=...)` as eager code "
+        "does, so it prepares the weight in every call (Winograd's transformed kernels, the channels-last GEMM "
+        "columns; torch's eager call, too, starts from the weight as given); `optimize` prepares them once (the "
+        "whole-network table). "
         "The GEMM peak of each row is measured again in that layer's rounds (the "
         "fastest of its 2048x2048 products there), since the machine drifts during a run; column *peak*.",
         "",

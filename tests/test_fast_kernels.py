@@ -91,21 +91,36 @@ def test_every_algorithm_applies_relu6s_cap_in_its_epilogue(algorithm, residual,
 
 @pytest.mark.parametrize("m", [2, 4])
 @pytest.mark.parametrize("cl_layout", [False, True])
-def test_winograd_kernel_transform_is_g_g_gt_for_every_kernel(m, cl_layout):
-    """The one-GEMM transform (Kronecker product G (x) G) equals G g G^T computed kernel by kernel, in both layouts,
-    also on a weight that is a strided view (channels-last) and over several blocks of kernels."""
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weight_layout", ["contiguous", "channels_last", "flipped view"])
+def test_winograd_kernel_transform_is_g_g_gt_for_every_kernel(m, cl_layout, dtype, weight_layout):
+    """The one-GEMM transform (Kronecker product G (x) G) equals G g G^T computed kernel by kernel in float64, in
+    both layouts, in the weight's dtype, for a contiguous weight, a channels-last one and a strided view, over several
+    blocks of kernels (the last one partial)."""
     from minicnn.kernels.winograd import MATRICES, kernel_transform
 
     G = MATRICES[m][1]
     t = m + 2
-    w = make_array(3, (7, 2500, 3, 3), np.float64)[:, ::-1]  # (A rows of more than one block; a strided view)
-    w = channels_last(np.ascontiguousarray(w))
+    w = make_array(3, (7, 2500, 3, 3), dtype)
+    if weight_layout == "channels_last":
+        w = channels_last(w)
+    elif weight_layout == "flipped view":
+        w = w[:, ::-1, ::-1]
     got = kernel_transform(G, w, channels_last=cl_layout)
-    want = np.einsum("ik,ockl,jl->ijoc", G, w, G).reshape(t * t, *w.shape[:2])  # (t*t, C_out, C_in)
+    want = np.einsum("ik,ockl,jl->ijoc", G, w.astype(np.float64), G).reshape(t * t, *w.shape[:2])  # (t*t, C_out, C_in)
     if cl_layout:
         want = want.transpose(0, 2, 1)
     assert got.shape == want.shape and got.dtype == w.dtype
-    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    tol = 1e-12 if dtype == np.float64 else 1e-6  # float64 sums, rounded once to the weight's dtype
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+
+
+def test_winograd_kernel_transform_of_a_layer_without_input_channels():
+    from minicnn.kernels.winograd import G4, kernel_transform
+
+    w = np.zeros((4, 0, 3, 3), np.float32)
+    assert kernel_transform(G4, w).shape == (36, 4, 0)
+    assert kernel_transform(G4, w, channels_last=True).shape == (36, 0, 4)
 
 
 def test_winograd_on_vgg16_shaped_layers_within_its_tolerance():

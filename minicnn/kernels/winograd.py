@@ -59,10 +59,10 @@ def kernel_transform(G: np.ndarray, weight: np.ndarray, channels_last: bool = Fa
     g = weight.transpose(2, 3, 1, 0) if channels_last else weight.transpose(2, 3, 0, 1)  # (3, 3, A, B): a view
     A, B = g.shape[2:]
     U = np.empty((t * t, A, B), weight.dtype)
-    step = max(1, (1 << 14) // B)  # rows of A at a time: the float64 temporaries (t*t, step*B) stay in cache
+    step = max(1, (1 << 14) // max(B, 1))  # rows of A at a time: float64 temporaries of a few MB, not of the layer
     for a in range(0, A, step):
         block = g[:, :, a : a + step].reshape(9, -1).astype(np.float64)  # (9, step*B): kernel entry k*3+l per row
-        U[:, a : a + step] = (GG @ block).reshape(t * t, -1, B)
+        U[:, a : a + step] = (GG @ block).reshape(t * t, min(step, A - a), B)
     return U
 
 
