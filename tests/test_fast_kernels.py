@@ -248,6 +248,25 @@ def test_channels_last_im2col_bands_equal_the_readable_full_matrix(
     np.testing.assert_allclose(unpadded, reference, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("c_in, split", [(3, False), (8, True)])
+def test_channels_last_im2col_splits_bands_between_threads_except_for_image_stems(monkeypatch, c_in, split):
+    """An image stem (fewer than SPLIT_MIN_CHANNELS input channels) runs its bands on BLAS's threads; wider inputs
+    share theirs between minicnn's threads. Either way the result is torch's."""
+    from minicnn.kernels import threads as worker_threads
+
+    monkeypatch.setattr(worker_threads, "count", lambda: 2)
+    monkeypatch.setattr(worker_threads, "blas_controllable", lambda: True)
+    monkeypatch.setattr(conv_im2col, "WORKSPACE_ELEMENTS", 2000)  # several bands
+    shared = []
+    real_share = worker_threads.share
+    monkeypatch.setattr(worker_threads, "share", lambda fn, items: shared.append(1) or real_share(fn, items))
+    x = channels_last(make_array(26, (1, c_in, 64, 64), np.float64))  # 32x32 outputs: enough to split
+    w = make_array(27, (16, c_in, 7, 7), np.float64)
+    got = F.conv2d(x, w, stride=2, padding=3, algorithm="im2col_cl")
+    np.testing.assert_allclose(got, torch_op("conv2d", x, w, stride=2, padding=3, float64=True), rtol=1e-12, atol=1e-12)
+    assert bool(shared) == split
+
+
 @pytest.mark.parametrize("by_kernel_row", [False, True])
 def test_channels_last_im2col_bands_made_of_padding_only(monkeypatch, by_kernel_row):
     """Padding wider than the kernel's reach: some bands read only padded rows (zeros), and bias is all they
