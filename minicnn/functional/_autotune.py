@@ -4,10 +4,9 @@ The candidates are those of ``registry.candidates(spec)`` (compiled ones include
 seen (input shape, weight shape, stride, padding, dilation, groups, dtype, memory formats), every candidate runs on
 the actual input, once to warm up (Numba compiles then, and compilation is not timed) and TIMED_CALLS times timed,
 in rounds over the candidates (the fastest call counts), each timed call after reading a buffer larger than the
-caches: in a network, the other layers
-evict this one's weights between two calls, and timed with warm caches Winograd (4x the weights) won layers it then
-lost inside ResNet50. A candidate whose output differs from the default algorithm's by more than the "auto"
-tolerance (``minicnn.numerics``) is never chosen.
+caches (at most FLUSH_MAX_BYTES): in a network, the other layers evict this one's weights between two calls, and
+timed with warm caches Winograd (4x the weights) won layers it then lost inside ResNet50. A candidate whose output
+differs from the default algorithm's by more than the "auto" tolerance (``minicnn.numerics``) is never chosen.
 
 The winner is remembered for the process and in a small JSON file in ``settings.cache_dir()``, so the next process
 starts with the answer. That file is input like any other: anything but an object of names is ignored with one
@@ -131,7 +130,7 @@ def _measure(names, x, weight, bias, spec, reference_name, prepacked=False) -> s
         out = call(name)  # warm-up: compiles Numba code
         if normalized_max_error(out, reference, scale) <= tolerance(x.dtype, "auto"):
             fastest[name] = float("inf")
-    flush = np.ones(_last_level_cache_bytes() * 3 // 2 // 4, np.float32)  # written once, now: then only read
+    flush = np.ones(_flush_bytes() // 4, np.float32)  # written once, now: then only read
     for _ in range(TIMED_CALLS):  # in rounds, A B C, A B C, ...: a slow moment of the machine falls on one call of
         for name in fastest:  # each candidate, not on all of one candidate's (a whole network 25% slower, once)
             flush.max()  # read through every cache level: this layer's data is evicted (clean: no write-backs)
@@ -139,6 +138,17 @@ def _measure(names, x, weight, bias, spec, reference_name, prepacked=False) -> s
             call(name)
             fastest[name] = min(fastest[name], time.perf_counter() - t0)
     return min(fastest, key=fastest.get) if fastest else reference_name
+
+
+#: The most ``auto`` reads between two timed calls to evict the layer's data (1.5x the last-level cache, capped).
+#: A layer's own data is at most a few tens of MB (VGG16's largest activation 12.8 MB, weights 9.4 MB); a machine
+#: with a huge shared cache (an Intel Xeon reporting 260 MB of L3) made every measured layer allocate and read
+#: 390 MB: 1.4 s to allocate it once, 12 of the 16 s of a cold ``minicnn classify --algorithm auto`` there.
+FLUSH_MAX_BYTES = 64 << 20
+
+
+def _flush_bytes() -> int:
+    return min(_last_level_cache_bytes() * 3 // 2, FLUSH_MAX_BYTES)
 
 
 @functools.cache
