@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from minicnn._config import CONV_ALGORITHMS
@@ -60,6 +61,7 @@ def cmd_classify(args) -> int:
     import minicnn
     import minicnn.functional as F
     from minicnn.data import sample_image_path
+    from minicnn.functional import _autotune
 
     source = _resolve(args.model, args.weights)
     images = args.images or [str(sample_image_path())]
@@ -69,10 +71,12 @@ def cmd_classify(args) -> int:
         minicnn.optimize(model, algorithm=args.algorithm)
     preprocess, categories = _preprocess(source, args.model)
     label = getattr(source, "name", None) or Path(str(source)).name
+    measuring = _MeasuringProgress()
     for path, picture in zip(images, pictures):
         x = preprocess(picture)[None]  # (1, 3, 224, 224)
-        with minicnn.conv_algorithm(args.algorithm):  # (the eager model of --check)
+        with minicnn.conv_algorithm(args.algorithm), _autotune.reporting(measuring.layer):  # (conv_algorithm: --check)
             logits = model(x)
+        measuring.close()
         probs = F.softmax(logits, dim=1)[0]
         print(f"{path}  ({args.model}, {label} weights)")
         for rank, c in enumerate(np.argsort(-logits[0], kind="stable")[: args.topk], 1):  # by logit: no ties at 0%
@@ -80,6 +84,36 @@ def cmd_classify(args) -> int:
         if args.check:
             _check_against_torch(model, args.model, source, x)
     return 0
+
+
+class _MeasuringProgress:
+    """Progress on stderr while ``--algorithm auto`` measures each layer shape it has not seen before (compiling
+    kernels the first time): one line rewritten in place on a terminal, else a line when it starts and when it ends."""
+
+    def __init__(self):
+        self.count, self.t0, self.tty = 0, 0.0, sys.stderr.isatty()
+
+    def layer(self, description):
+        if self.count == 0:
+            self.t0 = time.monotonic()
+        self.count += 1
+        if self.tty:
+            sys.stderr.write(f"\rminicnn: auto: measuring layer shape {self.count} ({description})\x1b[K")
+        elif self.count == 1:
+            sys.stderr.write("minicnn: auto: measuring the conv algorithms of each new layer shape (compiling the "
+                             "first time; remembered for the next runs)\n")  # fmt: skip
+        sys.stderr.flush()
+
+    def close(self):
+        """The summary line, if anything was measured since the last one."""
+        from minicnn.functional import _autotune
+
+        if self.count:
+            seconds, where = time.monotonic() - self.t0, _autotune.cache_file()
+            line = f"minicnn: auto measured {self.count} layer shapes in {seconds:.1f} s (remembered in {where})"
+            sys.stderr.write(f"\r{line}\x1b[K\n" if self.tty else f"{line}\n")
+            sys.stderr.flush()
+        self.count = 0
 
 
 def _check_against_torch(model, model_name, source, x):

@@ -128,6 +128,20 @@ def test_weights_list_path_verify(tmp_path):
     assert "cached" in minicnn("weights", "list", "resnet50", env=env).stdout
 
 
+def test_classify_with_auto_shows_what_it_measures_the_first_time(tmp_path):
+    """--algorithm auto measures (and compiles) every new layer shape: seconds, said on stderr; the next run
+    remembers the choices and says nothing about them."""
+    env = {"MINICNN_CACHE_DIR": str(tmp_path)}
+    first = minicnn("classify", "--model", "efficientnet_lite0", "--algorithm", "auto", "--topk", "1", env=env)
+    assert first.returncode == 0, first.stderr
+    lines = first.stderr.splitlines()
+    assert any("measuring the conv algorithms of each new layer shape" in line for line in lines), first.stderr
+    done = [line for line in lines if line.startswith("minicnn: auto measured ")]
+    assert len(done) == 1 and int(done[0].split()[3]) >= 20 and str(tmp_path) in done[0], first.stderr
+    again = minicnn("classify", "--model", "efficientnet_lite0", "--algorithm", "auto", "--topk", "1", env=env)
+    assert again.returncode == 0 and "auto" not in again.stderr and again.stdout == first.stdout, again.stderr
+
+
 def test_classify_with_the_real_efficientnet_weights_finds_the_cat():
     result = minicnn("classify", "--model", "efficientnet_lite0", "--topk", "3")
     assert result.returncode == 0, result.stderr

@@ -566,6 +566,18 @@ def test_prepacked_measurements_pack_once_and_are_remembered_apart(fresh_cache, 
     assert len(_autotune._choices) == 2 and {prepacked, eager} <= set(ALGORITHMS)
 
 
+def test_auto_reports_each_shape_it_measures_within_a_reporting_block(fresh_cache):
+    """What the CLI shows as progress: a call before each measurement, none for a remembered shape or outside."""
+    x, w = F.to_channels_last(make_array(11, (1, 16, 12, 12), np.float32)), make_array(12, (16, 16, 3, 3), np.float32)
+    x2 = F.to_channels_last(make_array(13, (1, 16, 10, 10), np.float32))
+    seen = []
+    with _autotune.reporting(seen.append):
+        _autotune.choose(x, w, None, spec_of(x, w, padding=1), prepacked=True)  # measured
+        _autotune.choose(x, w, None, spec_of(x, w, padding=1), prepacked=True)  # remembered
+    _autotune.choose(x2, w, None, spec_of(x2, w, padding=1), prepacked=True)  # measured, nobody asked
+    assert seen == ["input (1, 16, 12, 12), weight (16, 16, 3, 3)"] and len(_autotune._choices) == 2
+
+
 def test_auto_evicts_the_caches_with_a_bounded_read(fresh_cache, monkeypatch):
     """Between timed calls auto reads 1.5x the last-level cache, at most FLUSH_MAX_BYTES: on a machine reporting a
     256 MB L3 it allocated and read 384 MB for every layer it measured (12 of the 16 s of a cold classify)."""

@@ -17,6 +17,8 @@ default rule then.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import json
 import os
@@ -36,6 +38,8 @@ from minicnn.kernels.registry import ALGORITHMS, candidates, default_algorithm
 
 _choices: dict[str, str] = {}
 _lock = threading.Lock()
+#: What ``reporting`` asked to be called before a measurement (in this thread or context); None: nothing.
+_reporter: contextvars.ContextVar = contextvars.ContextVar("minicnn_autotune_reporter", default=None)
 _loaded = False
 #: Timed calls per candidate; the fastest counts (the least disturbed by other processes).
 TIMED_CALLS = 3
@@ -103,11 +107,26 @@ def choose(x, weight, bias, spec, prepacked=False) -> str:
         known = _choices.get(key)
     if known in names:  # never a remembered name that is no candidate for this shape (a hand-edited file)
         return known
+    report = _reporter.get()
+    if report is not None:
+        report(f"input {tuple(x.shape)}, weight {tuple(weight.shape)}")
     best = _measure(names, x, weight, bias, spec, default_algorithm(spec, cl), prepacked)
     with _lock:
         _choices[key] = best
         _save()
     return best
+
+
+@contextlib.contextmanager
+def reporting(callback):
+    """Within the block (in this thread), ``callback(description)`` is called each time ``auto`` is about to measure
+    a convolution shape it has no remembered choice for: the first run of a network compiles kernels and times
+    every layer's candidates, seconds in all. The CLI shows it as progress; the library itself prints nothing."""
+    token = _reporter.set(callback)
+    try:
+        yield
+    finally:
+        _reporter.reset(token)
 
 
 def _measure(names, x, weight, bias, spec, reference_name, prepacked=False) -> str:
