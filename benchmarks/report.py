@@ -66,6 +66,10 @@ def markdown(r: dict, suffix: str = "") -> str:
         out.append(f"- `minicnn classify --model efficientnet_lite0 --algorithm auto`, whole command: "
                    f"{s['cold']:.1f} s with empty Numba and autotune caches (compiling, measuring), "
                    f"{s['warm']:.1f} s with warm ones.")  # fmt: skip
+        if "default_cold" in s:  # (records before 2026-12-02 measured auto only)
+            out.append(f"- `minicnn classify --model efficientnet_lite0` (the default rule: nothing compiled or "
+                       f"measured): {s['default_cold']:.1f} s with empty caches, {s['default_warm']:.1f} s with warm "
+                       f"ones.")  # fmt: skip
     out += [
         "",
         "## Per conv layer (batch 1; milliseconds, ratio to torch, fraction of the GEMM peak)",
