@@ -204,7 +204,8 @@ class FusedConv:
         spec, algorithm, packed, bias = plan  # (the bias of the same build as the packed weight)
         x4 = x if x.ndim == 4 else x[None]
         residual = residual if residual is None or residual.ndim == 4 else residual[None]
-        epilogue = Epilogue(bias, self.relu, residual, fast=True, cap=self.cap)
+        # the compiled one-pass epilogue, except under the default rule (NumPy only: nothing compiled, Numba not loaded)
+        epilogue = Epilogue(bias, self.relu, residual, fast=self.algorithm != "default", cap=self.cap)
         out = algorithm.run_packed(to_channels_last(x4), packed, spec, epilogue)
         out = to_memory_format(out, channels_last=True)
         return out if x.ndim == 4 else out[0]
