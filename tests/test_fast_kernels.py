@@ -566,6 +566,48 @@ def test_prepacked_measurements_pack_once_and_are_remembered_apart(fresh_cache, 
     assert len(_autotune._choices) == 2 and {prepacked, eager} <= set(ALGORITHMS)
 
 
+def _fake_clock_measure(monkeypatch, durations, names=("im2col", "im2col_full", "naive")):
+    """``_autotune._measure`` over ``names`` with a fake clock: the k-th timed call of ``name`` lasts
+    ``durations[name](k)`` seconds (the reference and warm-up calls last nothing). Returns (choice, timed calls)."""
+    from types import SimpleNamespace
+
+    from minicnn.kernels.registry import ConvAlgorithm
+
+    clock, calls = [0.0], {n: 0 for n in names}
+    untimed = {n: 1 + (n == names[0]) for n in names}  # the warm-up, and the reference (the first name's)
+    real_run = ConvAlgorithm.run
+
+    def run(self, *args):
+        out = real_run(self, *args)
+        calls[self.name] += 1
+        if calls[self.name] > untimed[self.name]:
+            clock[0] += durations[self.name](calls[self.name] - untimed[self.name])
+        return out
+
+    monkeypatch.setattr(ConvAlgorithm, "run", run)
+    monkeypatch.setattr(_autotune, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    x, w = make_array(21, (1, 2, 6, 6), np.float32), make_array(22, (3, 2, 3, 3), np.float32)
+    choice = _autotune._measure(list(names), x, w, None, spec_of(x, w, padding=1), names[0])
+    return choice, {n: calls[n] - untimed[n] for n in names}
+
+
+def test_auto_times_close_candidates_again_and_clear_losers_no_more(monkeypatch):
+    """Three rounds, then more only for the candidates within CLOSE of the leader: a candidate slow in the first
+    rounds (a busy moment of the machine) but close enough is timed again and wins; a clear loser is not timed again."""
+    choice, timed = _fake_clock_measure(monkeypatch, {"im2col": lambda k: 1.0, "naive": lambda k: 3.0,
+                                                      "im2col_full": lambda k: 1.1 if k <= 3 else 0.8})  # fmt: skip
+    assert choice == "im2col_full"
+    assert timed == {"naive": _autotune.TIMED_CALLS, "im2col": 4, "im2col_full": 4}  # round 4: im2col 1.25x behind
+
+
+def test_auto_stops_timing_equal_candidates_after_max_timed_calls(monkeypatch):
+    choice, timed = _fake_clock_measure(monkeypatch, {"im2col": lambda k: 1.0, "im2col_full": lambda k: 1.0,
+                                                      "naive": lambda k: 1.5})  # fmt: skip
+    assert choice in ("im2col", "im2col_full")
+    assert timed == {"im2col": _autotune.MAX_TIMED_CALLS, "im2col_full": _autotune.MAX_TIMED_CALLS,
+                     "naive": _autotune.TIMED_CALLS}  # fmt: skip
+
+
 def test_auto_reports_each_shape_it_measures_within_a_reporting_block(fresh_cache):
     """What the CLI shows as progress: a call before each measurement, none for a remembered shape or outside."""
     x, w = F.to_channels_last(make_array(11, (1, 16, 12, 12), np.float32)), make_array(12, (16, 16, 3, 3), np.float32)

@@ -2,11 +2,13 @@
 
 The candidates are those of ``registry.candidates(spec)`` (compiled ones included). The first time a shape is
 seen (input shape, weight shape, stride, padding, dilation, groups, dtype, memory formats), every candidate runs on
-the actual input, once to warm up (Numba compiles then, and compilation is not timed) and TIMED_CALLS times timed,
-in rounds over the candidates (the fastest call counts), each timed call after reading a buffer larger than the
-caches (at most FLUSH_MAX_BYTES): in a network, the other layers evict this one's weights between two calls, and
-timed with warm caches Winograd (4x the weights) won layers it then lost inside ResNet50. A candidate whose output
-differs from the default algorithm's by more than the "auto" tolerance (``minicnn.numerics``) is never chosen.
+the actual input, once to warm up (Numba compiles then, and compilation is not timed) and then timed, in rounds over
+the candidates (the fastest call counts): TIMED_CALLS rounds, and more, up to MAX_TIMED_CALLS, for the candidates
+still within CLOSE of the leader (a close call is timed again, a clear one is not). Each timed call comes after
+reading a buffer larger than the caches (at most FLUSH_MAX_BYTES): in a network, the other layers evict this one's
+weights between two calls, and timed with warm caches Winograd (4x the weights) won layers it then lost inside
+ResNet50. A candidate whose output differs from the default algorithm's by more than the "auto" tolerance
+(``minicnn.numerics``) is never chosen.
 
 The winner is remembered for the process and in a small JSON file in ``settings.cache_dir()``, so the next process
 starts with the answer. That file is input like any other: anything but an object of names is ignored with one
@@ -41,8 +43,14 @@ _lock = threading.Lock()
 #: What ``reporting`` asked to be called before a measurement (in this thread or context); None: nothing.
 _reporter: contextvars.ContextVar = contextvars.ContextVar("minicnn_autotune_reporter", default=None)
 _loaded = False
-#: Timed calls per candidate; the fastest counts (the least disturbed by other processes).
+#: Timed calls per candidate, at least; the fastest counts (the least disturbed by other processes).
 TIMED_CALLS = 3
+#: At most this many, for candidates whose fastest call stays within CLOSE times the leader's. On a 2-core AMD EPYC
+#: (Zen 5) the same call took 4 to 10 ms from one call to the next; with three rounds, fresh processes chose
+#: im2col over Winograd for one VGG16 layer in 1 of 4 runs, and Winograd ran there in 6 ms against im2col's 11.5
+#: inside the network. A candidate measured more than CLOSE times slower than the leader is not timed again.
+MAX_TIMED_CALLS = 9
+CLOSE = 1.2
 #: Largest cache file read back (a real one holds a few hundred short lines).
 MAX_CACHE_BYTES = 1 << 20
 
@@ -150,12 +158,18 @@ def _measure(names, x, weight, bias, spec, reference_name, prepacked=False) -> s
         if normalized_max_error(out, reference, scale) <= tolerance(x.dtype, "auto"):
             fastest[name] = float("inf")
     flush = np.ones(_flush_bytes() // 4, np.float32)  # written once, now: then only read
-    for _ in range(TIMED_CALLS):  # in rounds, A B C, A B C, ...: a slow moment of the machine falls on one call of
-        for name in fastest:  # each candidate, not on all of one candidate's (a whole network 25% slower, once)
+    timed = list(fastest)
+    for rounds in range(1, MAX_TIMED_CALLS + 1):  # in rounds, A B C, A B C, ...: a slow moment of the machine falls
+        for name in timed:  # on one call of each candidate, not on all of one candidate's (a network 25% slower, once)
             flush.max()  # read through every cache level: this layer's data is evicted (clean: no write-backs)
             t0 = time.perf_counter()
             call(name)
             fastest[name] = min(fastest[name], time.perf_counter() - t0)
+        if rounds >= TIMED_CALLS:  # from then on, only the candidates still close to the leader
+            lead = min(fastest.values())
+            timed = [name for name in timed if fastest[name] <= CLOSE * lead]
+            if len(timed) <= 1:
+                break
     return min(fastest, key=fastest.get) if fastest else reference_name
 
 
