@@ -549,6 +549,49 @@ def test_auto_candidates_follow_the_input_layout():
     depthwise = spec_of(x, np.ones((8, 1, 3, 3), np.float32), padding=1, groups=8)
     assert candidates(depthwise, True) == ["im2col", "depthwise_cl"]
     assert candidates(depthwise, False) == ["im2col", "depthwise_numba"]
+    stem = spec_of(np.ones((1, 3, 32, 32), np.float32), np.ones((64, 3, 7, 7), np.float32), stride=2, padding=3)
+    assert set(candidates(stem, True)) == {"im2col_cl", "direct_cl"}  # registers hold a stem's sums; auto measures
+    wide = spec_of(np.ones((1, 3, 32, 32), np.float32), np.ones((128, 3, 3, 3), np.float32), padding=1)
+    assert "direct_cl" not in candidates(wide, True) + candidates(general, True)  # > 64 outputs, or 8 inputs
+
+
+# ------------------------------------------------------------------------------------------------- direct_cl
+
+
+@pytest.mark.parametrize("pixels", [1, 4])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "shape",  # (N, C_in, H, W, C_out, KH, KW, stride, padding, dilation)
+    [
+        (1, 3, 19, 23, 64, 7, 7, 2, 3, 1),  # ResNet50's stem, one block of 64 sums, rows of 12 pixels
+        (2, 3, 9, 10, 70, 3, 3, 1, 1, 1),  # two blocks, the second with 6 channels; a batch
+        (1, 2, 8, 6, 5, 3, 2, (2, 1), (0, 1, 0, 1), (1, 2)),  # asymmetric padding ("SAME"), strides, dilation
+        (1, 4, 5, 3, 129, 2, 3, 1, 1, 1),  # rows of 3 pixels: narrower than a block of 4, computed one by one
+    ],
+)
+def test_direct_cl_matches_torch_with_its_epilogue(shape, dtype, pixels, monkeypatch):
+    """The register-blocked direct kernel against torch in float64, with bias, residual, ReLU and a cap applied as it
+    stores its sums, from either memory layout, with 4 pixels per block (AVX-512) and with 1 (AVX2), so that both
+    paths are tested on any machine."""
+    from minicnn.kernels import direct_cl
+
+    monkeypatch.setattr(direct_cl, "pixels_per_block", lambda: pixels)
+    N, C, H, W, C_out, KH, KW, stride, padding, dilation = shape
+    x, w = make_array(41, (N, C, H, W), dtype), make_array(42, (C_out, C, KH, KW), dtype)
+    b = make_array(43, (C_out,), dtype)
+    spec = specs.conv2d(x, w, b, stride, padding, dilation, 1)  # a 4-tuple: (left, right, top, bottom), as F.pad
+    top, bottom, left, right = spec.pads
+    xt = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    ref = torch_op("conv2d", xt, w, b, stride=stride, dilation=dilation, float64=True)
+    res = make_array(44, ref.shape, dtype)
+    scale = np.abs(ref).max() + np.abs(res).max()
+    packed = direct_cl.pack(w)
+    for xi in (x, channels_last(x)):
+        got = direct_cl.conv2d_direct_cl(xi, packed, spec, Epilogue(b))
+        assert got.shape == ref.shape and got.dtype == dtype and got.transpose(0, 2, 3, 1).flags.c_contiguous
+        assert_close(got, ref, kind="direct", dtype=dtype, scale=scale)
+        got = direct_cl.conv2d_direct_cl(xi, packed, spec, Epilogue(b, True, channels_last(res), cap=1.5))
+        assert_close(got, np.clip(ref + res, 0, 1.5), kind="direct", dtype=dtype, scale=scale)
 
 
 def test_prepacked_measurements_pack_once_and_are_remembered_apart(fresh_cache, monkeypatch):

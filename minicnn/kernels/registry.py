@@ -56,6 +56,12 @@ def _few_tile_winograd(spec: ConvSpec) -> bool:
     return spec.C_in >= 512 and spec.OH <= 16 and spec.OW <= 16
 
 
+def _stem(spec: ConvSpec) -> bool:
+    """Where "auto" measures the register-blocked direct kernel: few input channels (an image's), at most 64 output
+    channels (one block of sums: VGG16's, ResNet50's and EfficientNet-Lite0's first layers)."""
+    return spec.groups == 1 and spec.C_in < 8 and spec.C_out <= 64
+
+
 def _identity(weight):
     return weight
 
@@ -130,6 +136,9 @@ ALGORITHMS: dict[str, ConvAlgorithm] = {
                       "depthwise_numba", True, True, pack=_K + "depthwise_numba:pack_cl",
                       other_layout="depthwise_numba",
                       doc="the depthwise loops on channels-last pixels: each tap one vector of channels"),
+        ConvAlgorithm("direct_cl", _K + "direct_cl:conv2d_direct_cl", _one_group, "channels_last", "direct", "naive",
+                      True, True, pack=_K + "direct_cl:pack", auto_when=_stem,
+                      doc="the naive loops on channels-last pixels, each block of sums in vector registers: stems"),
         ConvAlgorithm("numba", _K + "conv_numba:conv2d_numba", _any, "nchw", "direct", "naive", True, False,
                       doc="the naive loops reordered (a kernel tap sweeps the output plane), compiled, parallel"),
         ConvAlgorithm("numba_blocked", _K + "conv_numba_blocked:conv2d_numba_blocked", _any, "nchw", "direct",
