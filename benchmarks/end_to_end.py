@@ -20,6 +20,19 @@ def torch_frozen(torch, model):
         return torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.script(model.eval())))
 
 
+def plan_of(model, input_shape) -> dict[str, int]:
+    """How many convolutions of an optimized ``model`` run each algorithm (``minicnn.optimize.algorithms``), for the
+    input of ``input_shape``: ``auto`` chooses per process, so the records say what ran."""
+    import collections
+
+    import minicnn
+
+    counts = collections.Counter()
+    for by_shape in minicnn.optimize.algorithms(model).values():  # input shapes of a batch: the same first size
+        counts.update(name for shape, name in by_shape.items() if shape[0] == input_shape[0])
+    return dict(sorted(counts.items()))
+
+
 def networks(np, torch, args, checkpoints):
     """VGG16 and ResNet50 forward passes (eval mode) at each batch size: minicnn eager (the default rule, NCHW as
     loaded) and ``minicnn.optimize`` (measured per layer, and with the fixed NumPy rule) against torch eager, torch
@@ -65,7 +78,8 @@ def networks(np, torch, args, checkpoints):
                     error = float(np.abs(got - reference).max() / np.abs(reference).max())
                     assert error < 1e-4, f"{name} batch {batch} {contender}: logits differ from torch by {error:.1e}"
                 times = time_in_blocks(runs, args.repeats)
-            row = {"model": name, "batch": batch, **{a: 1e3 * t for a, t in times.items()}}
+            row = {"model": name, "batch": batch, **{a: 1e3 * t for a, t in times.items()},
+                   "plan": plan_of(optimized, x.shape)}  # fmt: skip
             rows.append(row)
             fastest = min(row[a] for a in ("torch", "torch_cl", "torch_frozen") if a in row)
             progress(
@@ -119,7 +133,8 @@ def efficientnet(np, torch, args):
             error = float(np.abs(got - ref).max() / np.abs(ref).max())
             assert error < 1e-4, f"efficientnet_lite0 batch {batch} {contender}: logits differ by {error:.1e}"
         times = time_in_blocks(runs, args.repeats)
-        row = {"model": "efficientnet_lite0", "batch": batch, **{a: 1e3 * t for a, t in times.items()}}
+        row = {"model": "efficientnet_lite0", "batch": batch, **{a: 1e3 * t for a, t in times.items()},
+               "plan": plan_of(optimized, x.shape)}  # fmt: skip
         rows.append(row)
         progress(f"efficientnet_lite0 batch {batch}: "
                  + ", ".join(f"{a} {row[a]:.1f} ms ({row[a] / row['torch']:.2f}x)" for a in times))  # fmt: skip

@@ -51,6 +51,12 @@ def markdown(r: dict, suffix: str = "") -> str:
         out.append(f"| {n['model']} | {n['batch']} | {t:.0f} | {cell('torch_cl')} | {cell('torch_frozen')} | "
                    f"{cell('eager')} | {cell('optimize')} | {cell('optimize_default')} | "
                    f"{n['optimize'] / fastest:.2f}x |")  # fmt: skip
+    plans = [n for n in r["networks"] if n.get("plan")]  # (records before 2026-12-02 have none)
+    if plans:
+        out += ["", "What `optimize` ran (its `auto` choices in this run, convolutions per algorithm; "
+                "`minicnn.optimize.algorithms(model)` lists them layer by layer): "
+                + "; ".join(f"{n['model']} batch {n['batch']}: " + ", ".join(f"{a} {c}" for a, c in n["plan"].items())
+                            for n in plans) + "."]  # fmt: skip
     load, mem = r["load_ms"], r["memory"]
     out += [
         "",

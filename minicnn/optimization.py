@@ -33,6 +33,7 @@ give the eager model, with plain arrays.
 
 from __future__ import annotations
 
+import contextvars
 import sys
 import threading
 import weakref
@@ -144,6 +145,12 @@ def _freeze_arrays(model):
                 table[name] = _freeze(a, memo)
 
 
+#: The FusedConvs made while ``optimize`` builds a model (None outside it), and each optimized model's, for
+#: ``algorithms(model)``. (Kept beside the model, not in it: copies and pickles of a model stay plain.)
+_building: contextvars.ContextVar = contextvars.ContextVar("minicnn_optimize_building", default=None)
+_fused_convs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 class FusedConv:
     """``relu(bn(conv(x)) + residual)`` as one convolution (``bn``, ``relu``, the residual optional; ``cap=6.0``
     makes the ReLU a ReLU6), its weights folded, packed and its algorithm chosen per input shape, rebuilt whenever one
@@ -154,6 +161,9 @@ class FusedConv:
         self.sources = None  # the arrays it was built from: a new one (assigned, loaded) means rebuild
         self.plans = {}  # (input shape, dtype) -> (ConvSpec, algorithm, packed weight)
         self.lock = threading.Lock()
+        building = _building.get()
+        if building is not None:
+            building.append(self)
 
     def _arrays(self):
         """What the built weights come from: the arrays (a new one is seen by identity: the old ones are frozen) and
@@ -411,6 +421,18 @@ def optimize(model, example_input=None, *, algorithm="auto"):
     check_name(algorithm)
     unfreeze(model)
     _freeze_arrays(model)
+    token = _building.set([])
+    try:
+        _fuse(model, algorithm)
+    finally:
+        _fused_convs[model] = _building.get()
+        _building.reset(token)
+    if example_input is not None:
+        model(example_input)  # measures and prepacks every layer for this input's shape
+    return model
+
+
+def _fuse(model, algorithm):
     resnet = sys.modules.get("minicnn.models.resnet")
     effnet = sys.modules.get("minicnn.models.efficientnet")
     done = set()
@@ -434,13 +456,29 @@ def optimize(model, example_input=None, *, algorithm="auto"):
             return inner(*((to_channels_last(args[0]),) + args[1:]) if args else (), **kwargs)
 
         _override(model, entry, [])
-    if example_input is not None:
-        model(example_input)  # measures and prepacks every layer for this input's shape
-    return model
+
+
+def algorithms(model) -> dict[str, dict[tuple, str]]:
+    """The conv2d algorithm each convolution of an optimized ``model`` runs (minicnn's addition): ``{layer name:
+    {input shape: algorithm}}``, for the input shapes met so far (every layer's, after ``example_input``), e.g.
+    ``{"conv1": {(1, 3, 224, 224): "direct_cl"}, "layer1.0.conv1": {(1, 64, 56, 56): "pointwise_cl"}, ...}``. With
+    ``"auto"`` they are what it measured fastest on this machine, and can differ between runs where two are close.
+    Empty for a model that is not optimized."""
+    fused_by_conv = {id(fused.conv): fused for fused in _fused_convs.get(model, ())}
+    chosen = {}
+    for name, m in model.named_modules():  # in the model's order
+        fused = fused_by_conv.get(id(m))
+        if fused is not None:
+            with fused.lock:
+                plans = {shape: plan[1].name for (shape, _), plan in fused.plans.items()}
+            if plans:
+                chosen[name] = plans
+    return chosen
 
 
 def unfreeze(model):
     """Undo ``optimize``: the model's own forward everywhere, its arrays writable again. Returns the model."""
+    _fused_convs.pop(model, None)
     for m in model.modules():
         if m.__dict__.pop("_optimized", False):
             m.__dict__.pop("forward", None)  # ours; a forward the user set stays
@@ -452,6 +490,7 @@ def unfreeze(model):
 
 
 optimize.unfreeze = unfreeze  # minicnn.optimize.unfreeze(model), as the messages say
+optimize.algorithms = algorithms  # minicnn.optimize.algorithms(model)
 optimize.FrozenArray = FrozenArray
 
-__all__ = ["FrozenArray", "optimize", "unfreeze"]
+__all__ = ["FrozenArray", "algorithms", "optimize", "unfreeze"]

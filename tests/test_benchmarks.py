@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from minicnn.kernels.registry import ALGORITHMS
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -24,9 +26,12 @@ def test_benchmark_suite_runs_and_writes_its_report(tmp_path):
             < 1e-6 * row["torch"]["gflops"]
         )
     assert {n["model"] for n in data["networks"]} == {"vgg16", "resnet50", "efficientnet_lite0"}
+    convs = {"vgg16": 13, "resnet50": 53, "efficientnet_lite0": 49}  # what optimize ran, every convolution counted
+    assert all(sum(n["plan"].values()) == convs[n["model"]] for n in data["networks"])
+    assert all(set(n["plan"]) <= set(ALGORITHMS) for n in data["networks"])
     assert data["memory"]["minicnn_mb"] > 0 and data["load_ms"]["torch"] > 0
     table = (tmp_path / "docs" / "benchmarks.md").read_text()
-    assert "## Whole networks" in table and "| vgg16 | 1 |" in table
+    assert "## Whole networks" in table and "| vgg16 | 1 |" in table and "What `optimize` ran" in table
     for plot in ("bench_layers.png", "bench_roofline.png"):
         assert (tmp_path / "docs" / "figures" / plot).stat().st_size > 10_000
 

@@ -159,6 +159,26 @@ def test_training_mode_and_unfreeze():
     model.train()(x)  # batch statistics, running ones updated
 
 
+def test_optimize_algorithms_names_each_layers_kernel_per_input_shape():
+    """minicnn.optimize.algorithms(model): which kernel each convolution runs, by layer name and input shape, in the
+    model's order; nothing before the first call; the rule's choice under a fixed rule; nothing after unfreeze."""
+    model = models.resnet50().eval()
+    assert minicnn.optimize.algorithms(model) == {}
+    minicnn.optimize(model, algorithm="default")
+    assert minicnn.optimize.algorithms(model) == {}  # no input met yet
+    x = make_array(14, (1, 3, 32, 32), np.float32)
+    model(x)
+    chosen = minicnn.optimize.algorithms(model)
+    convs = [name for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+    assert list(chosen) == convs  # every convolution, in order (ResNet50's 53)
+    assert chosen["conv1"] == {(1, 3, 32, 32): "im2col_cl"}
+    assert chosen["layer1.0.conv1"] == {(1, 64, 8, 8): "pointwise_cl"}
+    model(make_array(15, (2, 3, 32, 32), np.float32))
+    assert set(minicnn.optimize.algorithms(model)["conv1"]) == {(1, 3, 32, 32), (2, 3, 32, 32)}
+    minicnn.optimize.unfreeze(model)
+    assert minicnn.optimize.algorithms(model) == {}
+
+
 def test_an_instance_forward_is_honoured_eager_and_left_alone_by_optimize():
     """torch calls a module's own instance ``forward`` if one is set; so does minicnn, inside Sequential too."""
     seq = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU()).eval()
