@@ -540,12 +540,16 @@ def test_auto_candidates_follow_the_input_layout():
     and its output; algorithms with one layout only are tried for both."""
     from minicnn.kernels.registry import candidates
 
-    x, w = np.ones((1, 8, 9, 9), np.float32), np.ones((8, 8, 3, 3), np.float32)
+    x, w = np.ones((1, 8, 28, 28), np.float32), np.ones((8, 8, 3, 3), np.float32)
     general = spec_of(x, w, padding=1)
     assert set(candidates(general, True)) == {"im2col_cl", "winograd4_cl"}  # F(2x2) on cl: deep layers only
-    deep = spec_of(np.ones((1, 512, 14, 14), np.float32), np.ones((512, 512, 3, 3), np.float32), padding=1)
-    assert set(candidates(deep, True)) == {"im2col_cl", "winograd4_cl", "winograd2_cl"}
     assert set(candidates(general, False)) == {"im2col", "winograd4", "winograd2"}
+    deep = spec_of(np.ones((1, 512, 14, 14), np.float32), np.ones((512, 512, 3, 3), np.float32), padding=1)
+    assert set(candidates(deep, True)) == {"im2col_cl", "winograd2_cl"}  # F(4x4) on cl: 32 tiles or more
+    few_tiles = spec_of(np.ones((1, 8, 14, 14), np.float32), w, padding=1)  # 16 tiles of 4x4
+    assert set(candidates(few_tiles, True)) == {"im2col_cl"}
+    assert "winograd4_cl" in candidates(spec_of(np.ones((2, 8, 14, 14), np.float32), w, padding=1), True)  # 32
+    x = x[:, :, :9, :9]
     depthwise = spec_of(x, np.ones((8, 1, 3, 3), np.float32), padding=1, groups=8)
     assert candidates(depthwise, True) == ["im2col", "depthwise_cl"]
     assert candidates(depthwise, False) == ["im2col", "depthwise_numba"]
@@ -597,14 +601,14 @@ def test_direct_cl_matches_torch_with_its_epilogue(shape, dtype, pixels, monkeyp
 def test_prepacked_measurements_pack_once_and_are_remembered_apart(fresh_cache, monkeypatch):
     """optimize measures kernels on weights packed once (packing is not timed); eager auto packs at every call,
     so the two choices are remembered under different keys."""
-    x, w = F.to_channels_last(make_array(7, (1, 16, 12, 12), np.float32)), make_array(8, (16, 16, 3, 3), np.float32)
+    x, w = F.to_channels_last(make_array(7, (1, 16, 24, 24), np.float32)), make_array(8, (16, 16, 3, 3), np.float32)
     spec = spec_of(x, w, padding=1)
     packs = []
     real = ALGORITHMS["winograd4_cl"].__class__.prepack
     monkeypatch.setattr(ALGORITHMS["winograd4_cl"].__class__, "prepack", lambda self, w: packs.append(self.name) or
                         real(self, w))  # fmt: skip
     prepacked = _autotune.choose(x, w, None, spec, prepacked=True)
-    assert packs.count("winograd4_cl") == 1  # once, for the warm-up and the three timed calls
+    assert packs.count("winograd4_cl") == 1  # once, for the warm-up and every timed call
     eager = _autotune.choose(x, w, None, spec)
     assert len(_autotune._choices) == 2 and {prepacked, eager} <= set(ALGORITHMS)
 
@@ -653,14 +657,14 @@ def test_auto_stops_timing_equal_candidates_after_max_timed_calls(monkeypatch):
 
 def test_auto_reports_each_shape_it_measures_within_a_reporting_block(fresh_cache):
     """What the CLI shows as progress: a call before each measurement, none for a remembered shape or outside."""
-    x, w = F.to_channels_last(make_array(11, (1, 16, 12, 12), np.float32)), make_array(12, (16, 16, 3, 3), np.float32)
-    x2 = F.to_channels_last(make_array(13, (1, 16, 10, 10), np.float32))
+    x, w = F.to_channels_last(make_array(11, (1, 16, 24, 24), np.float32)), make_array(12, (16, 16, 3, 3), np.float32)
+    x2 = F.to_channels_last(make_array(13, (1, 16, 22, 22), np.float32))
     seen = []
     with _autotune.reporting(seen.append):
         _autotune.choose(x, w, None, spec_of(x, w, padding=1), prepacked=True)  # measured
         _autotune.choose(x, w, None, spec_of(x, w, padding=1), prepacked=True)  # remembered
     _autotune.choose(x2, w, None, spec_of(x2, w, padding=1), prepacked=True)  # measured, nobody asked
-    assert seen == ["input (1, 16, 12, 12), weight (16, 16, 3, 3)"] and len(_autotune._choices) == 2
+    assert seen == ["input (1, 16, 24, 24), weight (16, 16, 3, 3)"] and len(_autotune._choices) == 2
 
 
 def test_auto_evicts_the_caches_with_a_bounded_read(fresh_cache, monkeypatch):
@@ -670,7 +674,7 @@ def test_auto_evicts_the_caches_with_a_bounded_read(fresh_cache, monkeypatch):
 
     monkeypatch.setattr(_autotune, "_last_level_cache_bytes", lambda: 256 << 20)
     assert _autotune._flush_bytes() == _autotune.FLUSH_MAX_BYTES < 256 << 20
-    x, w = F.to_channels_last(make_array(9, (1, 16, 12, 12), np.float32)), make_array(10, (16, 16, 3, 3), np.float32)
+    x, w = F.to_channels_last(make_array(9, (1, 16, 24, 24), np.float32)), make_array(10, (16, 16, 3, 3), np.float32)
     tracemalloc.start()  # NumPy reports its arrays' memory to tracemalloc
     try:
         _autotune.choose(x, w, None, spec_of(x, w, padding=1), prepacked=True)

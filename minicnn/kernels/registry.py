@@ -56,6 +56,19 @@ def _few_tile_winograd(spec: ConvSpec) -> bool:
     return spec.C_in >= 512 and spec.OH <= 16 and spec.OW <= 16
 
 
+#: Where "auto" measures F(4x4, 3x3) on channels-last tiles: at least this many 4x4 output tiles (N * OH/4 * OW/4,
+#: rounded up). Measured alone, with the caches flushed, it won ResNet50's 256-channel layers at 14x14 (16 tiles per
+#: image) in some processes; inside the network it then lost every time (1.2-1.9 ms against im2col's 0.94-0.99,
+#: medians of alternate passes, Zen 5 EPYC), and on VGG16's 512-channel layers at 14x14 it did no better than im2col
+#: (F(2x2) did). With 49 tiles (28x28) it is as fast as im2col or faster.
+WINOGRAD4_MIN_TILES = 32
+
+
+def _many_tile_winograd(spec: ConvSpec) -> bool:
+    """Where "auto" measures F(4x4, 3x3) on channels-last tiles: at least WINOGRAD4_MIN_TILES tiles in the batch."""
+    return spec.N * -(-spec.OH // 4) * -(-spec.OW // 4) >= WINOGRAD4_MIN_TILES
+
+
 def _stem(spec: ConvSpec) -> bool:
     """Where "auto" measures the register-blocked direct kernel: few input channels (an image's), at most 64 output
     channels (one block of sums: VGG16's, ResNet50's and EfficientNet-Lite0's first layers)."""
@@ -155,7 +168,8 @@ ALGORITHMS: dict[str, ConvAlgorithm] = {
                       doc="Winograd F(4x4, 3x3): 4x fewer multiplications"),
         ConvAlgorithm("winograd4_cl", _K + "winograd_cl:conv2d_winograd4_cl", _winograd, "channels_last",
                       "winograd4", "winograd4", True, True, pack=_K + "winograd_cl:pack_cl", other_layout="winograd4",
-                      doc="Winograd F(4x4, 3x3) on channels-last tiles, vectorized transforms, bands on threads"),
+                      doc="Winograd F(4x4, 3x3) on channels-last tiles, vectorized transforms, bands on threads",
+                      auto_when=_many_tile_winograd),
     ]
 }  # fmt: skip
 
