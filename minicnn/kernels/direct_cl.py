@@ -20,9 +20,10 @@ then costs BLOCK/16 loads of weights, one broadcast of an input number per pixel
 multiply-adds. With the same loops on an ``np.empty`` accumulator (heap memory the compiler must assume the weights
 may alias), every partial sum went back to memory and the kernel ran 5-10x slower.
 
-Measured on a 2-core AMD EPYC (Zen 5), 2 threads, alone: ResNet50's 7x7 stem 1.0-1.3 ms against 1.6-1.9 for
-im2col (torch 0.7-0.8), VGG16's 3x3 stem 1.5-1.6 ms against 2.5-2.9; with Numba compiling for AVX2 (one pixel per
-block) 1.8 against 2.2 and 2.2 against 3.9. Inside ResNet50 the stem took 1.3 ms instead of 2.0-2.4.
+Measured on a 2-core AMD EPYC (Zen 5), 2 threads, alone: ResNet50's 7x7 stem 1.1-1.3 ms against 1.3-2.0 for
+im2col (torch 0.6-0.8), VGG16's 3x3 stem 1.4-1.9 ms against 2.4-3.4; with Numba compiling for AVX2 (one pixel per
+block) 1.8-1.9 against 2.2, and 2.2-3.5 against 3.1-3.9 (``auto`` measures which). Inside ResNet50 the stem took
+1.3-1.6 ms instead of 2.0-2.4 (docs/performance.md).
 
 Output channels beyond a multiple of BLOCK are computed against zero weights (``pack``) and not stored; a row
 narrower than a block of pixels is computed a pixel at a time.
