@@ -29,7 +29,7 @@ def plan_of(model, input_shape) -> dict[str, int]:
 
     counts = collections.Counter()
     for by_shape in minicnn.optimize.algorithms(model).values():  # input shapes of a batch: the same first size
-        counts.update(name for shape, name in by_shape.items() if shape[0] == input_shape[0])
+        counts.update(name for (shape, _), name in by_shape.items() if shape[0] == input_shape[0])
     return dict(sorted(counts.items()))
 
 

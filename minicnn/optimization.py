@@ -33,7 +33,6 @@ give the eager model, with plain arrays.
 
 from __future__ import annotations
 
-import contextvars
 import sys
 import threading
 import weakref
@@ -145,9 +144,9 @@ def _freeze_arrays(model):
                 table[name] = _freeze(a, memo)
 
 
-#: The FusedConvs made while ``optimize`` builds a model (None outside it), and each optimized model's, for
-#: ``algorithms(model)``. (Kept beside the model, not in it: copies and pickles of a model stay plain.)
-_building: contextvars.ContextVar = contextvars.ContextVar("minicnn_optimize_building", default=None)
+#: Each optimized Conv2d -> the FusedConv that computes it now (the last one made for it: a fusion tried and given up
+#: is replaced by the one that runs), for ``algorithms(model)``. Kept beside the modules, not in them: copies and
+#: pickles of a model stay plain.
 _fused_convs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -161,9 +160,7 @@ class FusedConv:
         self.sources = None  # the arrays it was built from: a new one (assigned, loaded) means rebuild
         self.plans = {}  # (input shape, dtype) -> (ConvSpec, algorithm, packed weight)
         self.lock = threading.Lock()
-        building = _building.get()
-        if building is not None:
-            building.append(self)
+        _fused_convs[conv] = self
 
     def _arrays(self):
         """What the built weights come from: the arrays (a new one is seen by identity: the old ones are frozen) and
@@ -421,12 +418,7 @@ def optimize(model, example_input=None, *, algorithm="auto"):
     check_name(algorithm)
     unfreeze(model)
     _freeze_arrays(model)
-    token = _building.set([])
-    try:
-        _fuse(model, algorithm)
-    finally:
-        _fused_convs[model] = _building.get()
-        _building.reset(token)
+    _fuse(model, algorithm)
     if example_input is not None:
         model(example_input)  # measures and prepacks every layer for this input's shape
     return model
@@ -459,18 +451,17 @@ def _fuse(model, algorithm):
 
 
 def algorithms(model) -> dict[str, dict[tuple, str]]:
-    """The conv2d algorithm each convolution of an optimized ``model`` runs (minicnn's addition): ``{layer name:
-    {input shape: algorithm}}``, for the input shapes met so far (every layer's, after ``example_input``), e.g.
-    ``{"conv1": {(1, 3, 224, 224): "direct_cl"}, "layer1.0.conv1": {(1, 64, 56, 56): "pointwise_cl"}, ...}``. With
-    ``"auto"`` they are what it measured fastest on this machine, and can differ between runs where two are close.
-    Empty for a model that is not optimized."""
-    fused_by_conv = {id(fused.conv): fused for fused in _fused_convs.get(model, ())}
+    """The conv2d algorithm each optimized convolution of ``model`` runs (minicnn's addition): ``{layer name: {(input
+    shape, dtype): algorithm}}``, in the model's order, for the inputs met so far (every layer's, after
+    ``example_input``), e.g. ``{"conv1": {((1, 3, 224, 224), "float32"): "direct_cl"}, ...}``. With ``"auto"`` they
+    are what it measured fastest on this machine, and can differ between runs where two are close. Empty where
+    nothing is optimized (``optimize`` not applied, or undone by ``unfreeze``)."""
     chosen = {}
-    for name, m in model.named_modules():  # in the model's order
-        fused = fused_by_conv.get(id(m))
+    for name, m in model.named_modules():
+        fused = _fused_convs.get(m) if getattr(m, "_fused_by_optimize", False) or "_optimized" in m.__dict__ else None
         if fused is not None:
             with fused.lock:
-                plans = {shape: plan[1].name for (shape, _), plan in fused.plans.items()}
+                plans = {(shape, np.dtype(dtype).name): plan[1].name for (shape, dtype), plan in fused.plans.items()}
             if plans:
                 chosen[name] = plans
     return chosen
@@ -478,8 +469,8 @@ def algorithms(model) -> dict[str, dict[tuple, str]]:
 
 def unfreeze(model):
     """Undo ``optimize``: the model's own forward everywhere, its arrays writable again. Returns the model."""
-    _fused_convs.pop(model, None)
     for m in model.modules():
+        _fused_convs.pop(m, None)
         if m.__dict__.pop("_optimized", False):
             m.__dict__.pop("forward", None)  # ours; a forward the user set stays
         m.__dict__.pop("_fused_by_optimize", None)

@@ -647,6 +647,15 @@ def test_auto_times_close_candidates_again_and_clear_losers_no_more(monkeypatch)
     assert timed == {"naive": _autotune.TIMED_CALLS, "im2col": 4, "im2col_full": 4}  # round 4: im2col 1.25x behind
 
 
+def test_auto_falls_back_to_the_reference_when_no_candidate_computes_the_right_numbers(monkeypatch):
+    """A candidate whose output differs from the default algorithm's is never chosen; if none agrees, the default's."""
+    from minicnn import numerics
+
+    monkeypatch.setattr(numerics, "normalized_max_error", lambda *a: float("inf"))
+    x, w = make_array(21, (1, 2, 6, 6), np.float32), make_array(22, (3, 2, 3, 3), np.float32)
+    assert _autotune._measure(["im2col_full", "naive"], x, w, None, spec_of(x, w, padding=1), "im2col") == "im2col"
+
+
 def test_auto_stops_timing_equal_candidates_after_max_timed_calls(monkeypatch):
     choice, timed = _fake_clock_measure(monkeypatch, {"im2col": lambda k: 1.0, "im2col_full": lambda k: 1.0,
                                                       "naive": lambda k: 1.5})  # fmt: skip

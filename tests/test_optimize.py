@@ -160,8 +160,9 @@ def test_training_mode_and_unfreeze():
 
 
 def test_optimize_algorithms_names_each_layers_kernel_per_input_shape():
-    """minicnn.optimize.algorithms(model): which kernel each convolution runs, by layer name and input shape, in the
-    model's order; nothing before the first call; the rule's choice under a fixed rule; nothing after unfreeze."""
+    """minicnn.optimize.algorithms(model): which kernel each convolution runs, by layer name, input shape and dtype,
+    in the model's order; nothing before the first call; the rule's choice under a fixed rule; nothing after
+    unfreeze; a part optimized again on its own is listed with its new kernels, in it and in the whole."""
     model = models.resnet50().eval()
     assert minicnn.optimize.algorithms(model) == {}
     minicnn.optimize(model, algorithm="default")
@@ -171,12 +172,23 @@ def test_optimize_algorithms_names_each_layers_kernel_per_input_shape():
     chosen = minicnn.optimize.algorithms(model)
     convs = [name for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]
     assert list(chosen) == convs  # every convolution, in order (ResNet50's 53)
-    assert chosen["conv1"] == {(1, 3, 32, 32): "im2col_cl"}
-    assert chosen["layer1.0.conv1"] == {(1, 64, 8, 8): "pointwise_cl"}
+    assert chosen["conv1"] == {((1, 3, 32, 32), "float32"): "im2col_cl"}
+    assert chosen["layer1.0.conv1"] == {((1, 64, 8, 8), "float32"): "pointwise_cl"}
     model(make_array(15, (2, 3, 32, 32), np.float32))
-    assert set(minicnn.optimize.algorithms(model)["conv1"]) == {(1, 3, 32, 32), (2, 3, 32, 32)}
+    assert set(minicnn.optimize.algorithms(model)["conv1"]) == {
+        ((1, 3, 32, 32), "float32"),
+        ((2, 3, 32, 32), "float32"),
+    }
+    minicnn.optimize(model.layer4, algorithm="im2col_cl")  # a part again, alone: its kernels are the new ones
+    model(x)
+    for name, plans in minicnn.optimize.algorithms(model).items():
+        if name.startswith("layer4."):  # the new FusedConvs: the one input met since, the algorithm asked for
+            assert plans == {next(iter(plans)): "im2col_cl"} and len(plans) == 1, name
+        else:
+            assert len(plans) == 2, name
+    assert list(minicnn.optimize.algorithms(model.layer4)) == [n[len("layer4.") :] for n in convs if "layer4." in n]
     minicnn.optimize.unfreeze(model)
-    assert minicnn.optimize.algorithms(model) == {}
+    assert minicnn.optimize.algorithms(model) == {} and minicnn.optimize.algorithms(model.layer4) == {}
 
 
 def test_an_instance_forward_is_honoured_eager_and_left_alone_by_optimize():

@@ -57,12 +57,12 @@ PIXELS_AVX512, PIXELS_AVX2 = 4, 1
 
 @functools.cache
 def pixels_per_block() -> int:
-    """PIXELS_AVX512 if Numba compiles for AVX-512 (the host's features, or NUMBA_CPU_NAME's with NUMBA_CPU_FEATURES:
-    a named CPU without "+avx512f" among its listed features counts as AVX2), else PIXELS_AVX2."""
-    import llvmlite.binding as llvm
+    """PIXELS_AVX512 if Numba compiles for AVX-512, else PIXELS_AVX2. Numba's own rule (``numba.core.codegen``):
+    the features in NUMBA_CPU_FEATURES if it is set, else the host's (without AVX if NUMBA_ENABLE_AVX=0)."""
     from numba.core import config
+    from numba.core.codegen import get_host_cpu_features
 
-    features = llvm.get_host_cpu_features().flatten() if config.CPU_NAME is None else config.CPU_FEATURES or ""
+    features = config.CPU_FEATURES if config.CPU_FEATURES is not None else get_host_cpu_features()
     return PIXELS_AVX512 if "+avx512f" in features.split(",") else PIXELS_AVX2
 
 
