@@ -458,7 +458,7 @@ def algorithms(model) -> dict[str, dict[tuple, str]]:
     nothing is optimized (``optimize`` not applied, or undone by ``unfreeze``)."""
     chosen = {}
     for name, m in model.named_modules():
-        fused = _fused_convs.get(m) if getattr(m, "_fused_by_optimize", False) or "_optimized" in m.__dict__ else None
+        fused = _fused_convs.get(m)
         if fused is not None:
             with fused.lock:
                 plans = {(shape, np.dtype(dtype).name): plan[1].name for (shape, dtype), plan in fused.plans.items()}

@@ -157,10 +157,12 @@ def _measure(names, x, weight, bias, spec, reference_name, prepacked=False) -> s
         out = call(name)  # warm-up: compiles Numba code
         if normalized_max_error(out, reference, scale) <= tolerance(x.dtype, "auto"):
             fastest[name] = float("inf")
+    if not fastest:  # no candidate computed the right numbers
+        return reference_name
     flush = np.ones(_flush_bytes() // 4, np.float32)  # written once, now: then only read
-    timed = list(fastest)  # (empty if no candidate computed the right numbers: the reference then)
-    for rounds in range(1, MAX_TIMED_CALLS + 1 if timed else 1):  # in rounds, A B C, A B C, ...: a slow moment of the
-        for name in timed:  # machine falls on one call of each candidate, not on all of one's (a network 25% slower)
+    timed = list(fastest)
+    for rounds in range(1, MAX_TIMED_CALLS + 1):  # in rounds, A B C, A B C, ...: a slow moment of the machine falls
+        for name in timed:  # on one call of each candidate, not on all of one candidate's (a network 25% slower, once)
             flush.max()  # read through every cache level: this layer's data is evicted (clean: no write-backs)
             t0 = time.perf_counter()
             call(name)
@@ -170,7 +172,7 @@ def _measure(names, x, weight, bias, spec, reference_name, prepacked=False) -> s
             timed = [name for name in timed if fastest[name] <= CLOSE * lead]
             if len(timed) <= 1:
                 break
-    return min(fastest, key=fastest.get) if fastest else reference_name
+    return min(fastest, key=fastest.get)
 
 
 #: The most ``auto`` reads between two timed calls to evict the layer's data (1.5x the last-level cache, capped).

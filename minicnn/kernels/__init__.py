@@ -99,11 +99,13 @@ def finish_rows(block, epilogue: Epilogue, residual_block=None):
     return block
 
 
-def zero_padded(x, pads, reuse=False):
+def zero_padded(x, pads, reuse=False, channels_last=False):
     """``x`` (N, C, H, W) with ``pads`` = (top, bottom, left, right) zeros around it, as a C-contiguous array.
 
     ``reuse``: in this thread's reusable buffer (``workspace.workspace``; valid until this thread's next call),
     for the fast kernels: allocating a fresh padded copy page-faults as long as the arithmetic takes.
+    ``channels_last`` (with ``reuse``): the buffer is stored pixel by pixel, (N, H', W', C) C-contiguous, and returned
+    as its (N, C, H', W') view, for the kernels that read channels-last pixels.
     """
     top, bottom, left, right = pads
     if not reuse:
@@ -111,7 +113,11 @@ def zero_padded(x, pads, reuse=False):
     from minicnn.kernels.workspace import workspace
 
     N, C, H, W = x.shape
-    xp = workspace("padded input", (N, C, H + top + bottom, W + left + right), x.dtype)
+    Hp, Wp = H + top + bottom, W + left + right
+    if channels_last:
+        xp = workspace("padded input", (N, Hp, Wp, C), x.dtype).transpose(0, 3, 1, 2)
+    else:
+        xp = workspace("padded input", (N, C, Hp, Wp), x.dtype)
     if top or bottom or left or right:
         xp[:, :, :top], xp[:, :, H + top :], xp[:, :, :, :left], xp[:, :, :, W + left :] = 0, 0, 0, 0
     xp[:, :, top : top + H, left : left + W] = x

@@ -39,9 +39,8 @@ from numba import njit
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from minicnn.kernels import NO_EPILOGUE, threads
+from minicnn.kernels import NO_EPILOGUE, threads, zero_padded
 from minicnn.kernels.conv_im2col import weight_cols
-from minicnn.kernels.workspace import workspace
 
 #: Output channels per block of sums. (With 32 or 16, LLVM unrolled the loop over the block before vectorizing it and
 #: computed one number at a time: 10-15x slower.) A smaller C_out is computed against zero weights: ``auto`` measures
@@ -151,15 +150,12 @@ def conv2d_direct_cl(x, packed, spec, epilogue=NO_EPILOGUE):
     Shape: x (N, C_in, H, W), any memory layout (read as (N, H, W, C_in)); packed = ``pack(weight)``
     -> (N, C_out, OH, OW) stored as (N, OH, OW, C_out).
     """
-    N, C, H, W = x.shape
-    top, bottom, left, right = spec.pads
+    N, C = x.shape[:2]
     out = np.empty((N, spec.OH, spec.OW, spec.C_out), x.dtype)
     if out.size == 0:
         return out.transpose(0, 3, 1, 2)
-    xp = workspace("direct cl padded input", (N, H + top + bottom, W + left + right, C), x.dtype)
-    xp[:, :top], xp[:, H + top :], xp[:, :, :left], xp[:, :, W + left :] = 0, 0, 0, 0
-    xp[:, top : top + H, left : left + W] = x.transpose(0, 2, 3, 1)
-    xp = xp.reshape(N, H + top + bottom, -1)  # (N, H', W'*C): a row of padded pixels, channels innermost
+    xp = zero_padded(x, spec.pads, reuse=True, channels_last=True).transpose(0, 2, 3, 1)  # (N, H', W', C)
+    xp = xp.reshape(N, xp.shape[1], -1)  # (N, H', W'*C): a row of padded pixels, channels innermost (a view)
     kernel = _kernel(pixels_per_block() if spec.OW >= pixels_per_block() else 1)
     (sH, sW), (dH, dW) = spec.stride, spec.dilation
     offsets = (np.arange(spec.KW)[:, None] * dW * C + np.arange(C)).reshape(-1)  # (KW*C,) in (kw, c) order
