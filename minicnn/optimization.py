@@ -456,6 +456,8 @@ def algorithms(model) -> dict[str, dict[tuple, str]]:
     ``example_input``), e.g. ``{"conv1": {((1, 3, 224, 224), "float32"): "direct_cl"}, ...}``. With ``"auto"`` they
     are what it measured fastest on this machine, and can differ between runs where two are close. Empty where
     nothing is optimized (``optimize`` not applied, or undone by ``unfreeze``)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"minicnn.optimize.algorithms expects a minicnn.nn.Module, got {type(model).__name__}")
     chosen = {}
     for name, m in model.named_modules():
         fused = _fused_convs.get(m)

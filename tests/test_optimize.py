@@ -204,6 +204,8 @@ def test_an_instance_forward_is_honoured_eager_and_left_alone_by_optimize():
 def test_optimize_refuses_what_is_not_a_module():
     with pytest.raises(TypeError, match="minicnn.optimize expects a minicnn.nn.Module"):
         minicnn.optimize(torchvision.models.resnet18())
+    with pytest.raises(TypeError, match="minicnn.optimize.algorithms expects a minicnn.nn.Module, got ResNet"):
+        minicnn.optimize.algorithms(torchvision.models.resnet18())
 
 
 def test_registry_names_every_algorithm_once():
