@@ -18,7 +18,10 @@ fixed-size buffer on the stack (``_stack_block``). Once the compiler has unrolle
 index into it is a constant, and LLVM keeps the whole block in vector registers for the sum over all taps: each tap
 then costs BLOCK/16 loads of weights, one broadcast of an input number per pixel and pixels*BLOCK/16 fused
 multiply-adds. With the same loops on an ``np.empty`` accumulator (heap memory the compiler must assume the weights
-may alias), every partial sum went back to memory and the kernel ran 5-10x slower.
+may alias), every partial sum went back to memory and the kernel ran 5-10x slower. The same happens if LLVM vectorizes
+with 256-bit registers, as it prefers to on Intel's AVX-512 processors (the block is then 32 ymm registers, all of
+them spilled at each tap): the kernel asks for 512-bit vectors (``_stack_block``), and ResNet50's stem took 1.0 ms
+instead of 1.9 on a 2-core Intel Xeon (family 6 model 167; 1.4-1.9 ms instead of 2.0 inside the network).
 
 Measured on a 2-core AMD EPYC (Zen 5), 2 threads, alone: ResNet50's 7x7 stem 1.1-1.3 ms against 1.3-2.0 for
 im2col (torch 0.6-0.8), VGG16's 3x3 stem 1.4-1.9 ms against 2.4-3.4; with Numba compiling for AVX2 (one pixel per
@@ -68,10 +71,14 @@ def pixels_per_block() -> int:
 @intrinsic
 def _stack_block(typingctx, like):
     """A pointer to PIXELS_AVX512*BLOCK numbers of ``like``'s dtype on the stack: an LLVM ``alloca`` of constant size
-    in the function's entry block, what the compiler can turn into registers."""
+    in the function's entry block, what the compiler can turn into registers. Compiling for AVX-512, it also marks the
+    calling function ``"prefer-vector-width"="512"`` (clang's ``-mprefer-vector-width=512``): LLVM's Intel targets
+    otherwise vectorize with 256-bit registers, too few to hold the block."""
     dtype = like.dtype
 
     def codegen(context, builder, signature, args):
+        if pixels_per_block() == PIXELS_AVX512:  # a string attribute, which llvmlite's add() does not know: set's
+            set.add(builder.function.attributes, '"prefer-vector-width"="512"')
         size = context.get_constant(numba.types.intp, PIXELS_AVX512 * BLOCK)
         return cgutils.alloca_once(builder, context.get_value_type(dtype), size=size)
 
