@@ -21,6 +21,8 @@ in evaluation mode on the CPU:
 4. **Prepack and tune.** Each convolution measures its candidates (``"auto"``) for each input shape it meets
    (with ``example_input``, now; else at the first call), keeps the fastest, and prepacks its weights for it
    (Winograd's transformed kernels, GEMM columns) once.
+5. **Pool.** ``MaxPool2d`` runs a compiled kernel on the channels-last activations (``max_pool2d_cl``: one vector
+   of channels per tap, the same maxima), except under ``algorithm="default"``, which compiles nothing.
 
 The model is optimized in place and returned (as ``ipex.optimize(..., inplace=True)``): the same classes, the same
 ``print`` and ``state_dict``. Values agree with the eager model within the tolerance of the algorithms chosen.
@@ -41,7 +43,7 @@ import numpy as np
 
 from minicnn import nn, specs
 from minicnn.functional import _autotune
-from minicnn.functional.layout import to_channels_last, to_memory_format
+from minicnn.functional.layout import is_channels_last, to_channels_last, to_memory_format
 from minicnn.kernels import Epilogue
 from minicnn.kernels.registry import check_name, resolve
 
@@ -374,6 +376,25 @@ def _conv_bn_act(conv, bn, act, algorithm):
     return FusedConv(conv, bn, True, algorithm, cap=6.0 if type(act) is nn.ReLU6 else None)
 
 
+def _max_pool_cl(pool):
+    """``pool``'s forward on channels-last activations by the compiled kernel (``max_pool2d_cl``: the same maxima,
+    one vector of channels per tap), its settings read at every call; anything else (indices asked for, another
+    layout) by its own forward."""
+
+    def forward(x):
+        if type(x) is not np.ndarray or x.dtype not in (np.float32, np.float64) or pool.return_indices:
+            return NotImplemented
+        if not is_channels_last(x):
+            return NotImplemented
+        from minicnn.kernels.pooling_numba import max_pool2d_cl
+
+        p = pool
+        return max_pool2d_cl(x, specs.pool2d("max_pool2d", x, p.kernel_size, p.stride, p.padding, p.dilation,
+                                             p.ceil_mode))  # fmt: skip
+
+    return forward
+
+
 def _known_models(model, algorithm):
     """ResNet's and EfficientNet's own forward, with their stems (and head) fused."""
     resnet = sys.modules.get("minicnn.models.resnet")
@@ -441,6 +462,8 @@ def _fuse(model, algorithm):
         if _fusable_conv(m) and not getattr(m, "_fused_by_optimize", False):
             group = FusedConv(m, None, False, algorithm)
             _override(m, lambda x, g=group: g(x) if g.usable(x) else NotImplemented, [])
+        elif type(m) is nn.MaxPool2d and _plain(m) and algorithm != "default":  # (the default rule compiles nothing)
+            _override(m, _max_pool_cl(m), [])
     if "forward" not in model.__dict__ or model.__dict__.get("_optimized"):  # (not a forward the user set)
         inner = model.__dict__.get("forward") or (lambda *args, **kw: type(model).forward(model, *args, **kw))
 

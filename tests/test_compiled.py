@@ -88,6 +88,29 @@ def test_compiled_max_pooling_keeps_torchs_nan_and_inf_rules(case):
     assert grad.sum() == (idx < x.shape[2] * x.shape[3]).sum()  # each window's gradient went to one element
 
 
+@settings(max_examples=40, deadline=None)
+@given(case=st.one_of(pool_cases(), pool_cases(values="special")))
+def test_channels_last_max_pooling_gives_the_readable_maxima(case):
+    """``max_pool2d_cl`` (what ``minicnn.optimize`` runs): padding, dilation, ceil_mode, NaN and infinities, windows
+    wholly in the padding: the readable kernel's values (checked against torch in test_pooling.py), on the calling
+    thread and shared out to the threads, the output stored channels-last."""
+    from minicnn.kernels import pooling_numba
+
+    x = case["x"] if case["x"].ndim == 4 else case["x"][None]
+    kw = case["kwargs"]
+    spec = specs.pool2d("max_pool2d", x, kw["kernel_size"], kw["stride"], kw["padding"], kw["dilation"],
+                        kw["ceil_mode"])  # fmt: skip
+    ref, _ = max_pool2d_kernel(x, spec.kernel_size, spec.stride, spec.padding, spec.dilation, spec.out_size, False)
+    x_cl = F.to_channels_last(x)
+    for reads in (pooling_numba.PARALLEL_READS, 0):  # 0: every pooling shared out
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(pooling_numba, "PARALLEL_READS", reads)
+            for xi in (x_cl, x):
+                out = pooling_numba.max_pool2d_cl(xi, spec)
+                assert out.transpose(0, 2, 3, 1).flags.c_contiguous and out.dtype == x.dtype
+                assert np.array_equal(out, ref, equal_nan=True)
+
+
 def _steps(compiled, dtype, n=4):
     x, y = minicnn.datasets.load_digits("train")
     model = training.digits_cnn(generator=np.random.default_rng(0)).to(dtype)

@@ -201,6 +201,37 @@ def test_an_instance_forward_is_honoured_eager_and_left_alone_by_optimize():
     assert (seq(x) == 0).all()
 
 
+def test_optimize_pools_channels_last_activations_with_the_compiled_kernel_reading_the_settings_live(monkeypatch):
+    """A MaxPool2d of an optimized model runs ``max_pool2d_cl`` on channels-last activations (not under the default
+    rule, which compiles nothing): the eager model's values exactly; a setting edited afterwards is used; indices
+    asked for, or training mode, run the module's own code; unfreeze gives the eager forward back."""
+    from minicnn.kernels import pooling_numba
+
+    def model():  # (optimize stores the input channels-last at the model's entry)
+        return nn.Sequential(nn.ReLU(), nn.Identity(), nn.MaxPool2d(2)).eval()
+
+    eager, fast, default = model(), minicnn.optimize(model()), minicnn.optimize(model(), algorithm="default")
+    calls = []
+    real = pooling_numba.max_pool2d_cl
+    monkeypatch.setattr(pooling_numba, "max_pool2d_cl", lambda x, spec: calls.append(spec) or real(x, spec))
+    x = make_array(5, (2, 3, 9, 11), np.float32)
+    assert np.array_equal(fast(x), eager(x)) and len(calls) == 1
+    assert np.array_equal(default(x), eager(x)) and len(calls) == 1  # the default rule: NumPy's pooling
+    for m in (eager, fast):
+        m[2].kernel_size, m[2].stride, m[2].padding, m[2].ceil_mode = 3, 2, 1, True
+    assert np.array_equal(fast(x), eager(x)) and calls[-1].kernel_size == (3, 3) and calls[-1].out_size == (5, 6)
+    for m in (eager, fast):
+        m[2].return_indices = True
+    assert all(np.array_equal(a, b) for a, b in zip(fast(x), eager(x))) and len(calls) == 2
+    fast[2].return_indices = False
+    fast.train()
+    fast(x)
+    assert len(calls) == 2
+    minicnn.optimize.unfreeze(fast.eval())
+    fast(x)
+    assert len(calls) == 2 and "forward" not in fast[2].__dict__
+
+
 def test_optimize_refuses_what_is_not_a_module():
     with pytest.raises(TypeError, match="minicnn.optimize expects a minicnn.nn.Module"):
         minicnn.optimize(torchvision.models.resnet18())

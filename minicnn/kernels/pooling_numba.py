@@ -7,6 +7,11 @@ rules (notation as in ``kernels/pooling.py``): the first maximum wins a tie (sca
 wins and the last NaN gives the index, and a window whose values are all -inf reports its first position inside
 the input. The backward sends each window's gradient to its index (overlapping windows add up). What
 ``minicnn.compiled()`` runs.
+
+``max_pool2d_cl`` is the forward alone (no indices) on channels-last activations, what ``minicnn.optimize`` runs:
+each tap of a window is one vector of C contiguous numbers, and the output rows are shared out to minicnn's threads.
+NumPy's version makes one pass over the output per tap through a strided view of the input; VGG16's first pooling
+(64 x 224 x 224, 12.8 MB) took 2.5 ms that way and 1.2 ms in torch (channels-last, caches flushed, 2 threads).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import functools
 
 import numpy as np
 from numba import njit
+
+from minicnn.kernels import threads
 
 
 @functools.cache
@@ -103,3 +110,54 @@ def max_pool2d_backward_numba(grad_output, indices, input_shape):
     g, i = (a if a.ndim == 4 else a[None] for a in (grad_output, indices))
     _max_pool2d_backward(np.ascontiguousarray(g), np.ascontiguousarray(i), grad)
     return grad.reshape(input_shape)
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _max_pool2d_cl_rows(x, KH, KW, sH, sW, pT, pL, dH, dW, out, r0, r1):
+    """Output rows r0 .. r1-1 (of the N*OH rows) of ``out`` (N, OH, OW, C) from ``x`` (N, H, W, C), both
+    C-contiguous. Taps outside the input are padding (-inf: they never win): each window's taps inside the input are
+    kh0 .. kh1-1 and kw0 .. kw1-1. A NaN wins, as in torch; the order of the taps cannot change a maximum."""
+    N, H, W, C = x.shape
+    OH, OW = out.shape[1], out.shape[2]
+    for r in range(r0, r1):
+        n, oh = r // OH, r % OH
+        h0 = oh * sH - pT
+        kh0, kh1 = max(0, -(h0 // dH)), min(KH, (H - h0 + dH - 1) // dH)  # h0 + kh*dH in [0, H)
+        for ow in range(OW):
+            w0 = ow * sW - pL
+            kw0, kw1 = max(0, -(w0 // dW)), min(KW, (W - w0 + dW - 1) // dW)
+            o = out[n, oh, ow]
+            if kh0 >= kh1 or kw0 >= kw1:  # a window wholly in the padding
+                o[:] = -np.inf
+                continue
+            o[:] = x[n, h0 + kh0 * dH, w0 + kw0 * dW]
+            for kh in range(kh0, kh1):
+                for kw in range(kw0, kw1):
+                    v = x[n, h0 + kh * dH, w0 + kw * dW]
+                    for c in range(C):  # selects, not branches: one vector instruction for 16 channels
+                        a, b = o[c], v[c]
+                        o[c] = b if (b > a) | (b != b) else a
+
+
+#: Poolings reading fewer numbers than this (output elements x taps) run on the calling thread alone: waking another
+#: costs more (VGG16's 512 x 28 x 28 pooling: 0.14 ms alone, 0.37 ms shared out).
+PARALLEL_READS = 1 << 20
+
+
+def max_pool2d_cl(x, spec):
+    """Max pooling of a channels-last ``x`` (N, C, H, W), stored as (N, H, W, C), described by ``spec``
+    (``minicnn.specs.PoolSpec``) -> (N, C, OH, OW) stored as (N, OH, OW, C). The values of ``F.max_pool2d``."""
+    N, C = x.shape[:2]
+    OH, OW = spec.out_size
+    out = np.empty((N, OH, OW, C), x.dtype)
+    x_cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # a view when x is channels-last
+    (KH, KW), (sH, sW), (pT, pL), (dH, dW) = spec.kernel_size, spec.stride, spec.padding, spec.dilation
+
+    def rows(r0, r1):
+        _max_pool2d_cl_rows(x_cl, KH, KW, sH, sW, pT, pL, dH, dW, out, r0, r1)
+
+    if out.size * KH * KW >= PARALLEL_READS:
+        threads.over_range(rows, N * OH)
+    else:
+        rows(0, N * OH)
+    return out.transpose(0, 3, 1, 2)
