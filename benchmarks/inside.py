@@ -121,7 +121,7 @@ def main() -> None:
           (("minicnn", mine_t), ("torch", theirs_t), ("torch_cl", theirs_cl_t))}  # fmt: skip
     total = {k: 1e3 * median(v) for k, v in totals.items()}
     print(f"# {args.model} batch {args.batch}, {args.size}x{args.size}: each convolution inside the network")
-    print(f"{cpu_name()}, {instruction_set()}{' (capped)' if args.isa == 'avx2' else ''}, {args.threads} threads; "
+    print(f"{cpu_name()}, {instruction_set()}, {args.threads} threads; "
           f"medians of {args.passes} passes; max |logit difference| {error:.1e}\n")  # fmt: skip
     print("| layer | input | minicnn kernel | minicnn ms | torch ms | torch cl ms | minicnn - best torch |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
