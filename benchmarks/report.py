@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 ALGOS = ["naive", "im2col", "numba", "winograd", "winograd2", "auto"]
@@ -13,10 +14,12 @@ def write(results: dict, docs: Path, suffix: str = "") -> None:
     figures.mkdir(parents=True, exist_ok=True)
     plot_layers(results, figures / f"bench_layers{suffix}.png")
     plot_roofline(results, figures / f"bench_roofline{suffix}.png")
-    (docs / f"benchmarks{suffix}.md").write_text(markdown(results, suffix))
+    gpu = os.path.relpath(Path(__file__).resolve().parents[1] / "docs" / "benchmarks_gpu.md", docs.resolve())
+    (docs / f"benchmarks{suffix}.md").write_text(markdown(results, suffix, gpu_link=Path(gpu).as_posix()))
 
 
-def markdown(r: dict, suffix: str = "") -> str:
+def markdown(r: dict, suffix: str = "", gpu_link: str = "benchmarks_gpu.md") -> str:
+    """The record's text; ``gpu_link``: where the GPU record is, from the folder this one is written to."""
     m = r["meta"]
     peak = m["gemm_peak_gflops"]
     out = [
@@ -24,7 +27,7 @@ def markdown(r: dict, suffix: str = "") -> str:
         "",
         "Written by `python benchmarks/run.py` (see benchmarks/README.md for the method). Medians of calls timed",
         "in blocks, three rounds; every ratio is against torch in the same run, same threads. On a GPU, against",
-        "cuDNN: [benchmarks_gpu.md](benchmarks_gpu.md), written by `benchmarks/gpu.py` (`scripts/gpu_check.sh`).",
+        f"cuDNN: [benchmarks_gpu.md]({gpu_link}), written by `benchmarks/gpu.py` (`scripts/gpu_check.sh`).",
         "",
         f"Machine: {m['cpu']} ({m.get('isa', '?')}, {m['machine']}), {m['threads']} threads for every library; "
         f"float32 GEMM peak measured at {peak:.0f} GFLOP/s at the start (the fastest of 15 runs), memory bandwidth "
