@@ -133,7 +133,7 @@ def main() -> None:
         best = min(ms["torch"][name], ms["torch_cl"].get(name, float("inf")))
         rows.append((m - best, name, "x".join(map(str, shape[1:])) if shape else "", kernel, m, ms["torch"][name],
                      ms["torch_cl"].get(name, float("nan"))))  # fmt: skip
-    for gap, name, shape, kernel, m, t, tc in sorted(rows, key=lambda r: -r[0]):
+    for gap, name, shape, kernel, m, t, tc in sorted(rows, key=lambda r: (r[0] != r[0], -r[0])):  # NaN: not fused, last
         print(f"| {name} | {shape} | {kernel} | {m:.2f} | {t:.2f} | {tc:.2f} | {gap:+.2f} |")
     conv = {k: sum(v.values()) for k, v in ms.items()}
     print(f"| convolutions | | | {conv['minicnn']:.1f} | {conv['torch']:.1f} | {conv['torch_cl']:.1f} | |")

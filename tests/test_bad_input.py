@@ -31,6 +31,8 @@ LIKE_TORCH = [
     ("max_pool2d on negatively strided input", "max_pool2d", (flipped, 2), {}),
     ("avg_pool2d on strided input", "avg_pool2d", (strided, 3), {"padding": 1}),
     ("adaptive_avg_pool2d on an empty batch", "adaptive_avg_pool2d", (x4[:0], 3), {}),
+    ("adaptive_avg_pool2d to no rows", "adaptive_avg_pool2d", (x4, (0, 2)), {}),
+    ("adaptive_avg_pool2d to nothing", "adaptive_avg_pool2d", (x4_cl, 0), {}),
     ("linear with no rows", "linear", (np.zeros((0, 5), np.float32), np.ones((2, 5), np.float32)), {}),
     ("linear on a transposed weight", "linear", (x4.reshape(2, -1)[:, :8], np.ones((8, 4), np.float32).T), {}),
     ("softmax of an empty axis", "softmax", (np.zeros((3, 0), np.float32),), {"dim": 1}),

@@ -111,6 +111,28 @@ def test_channels_last_max_pooling_gives_the_readable_maxima(case):
                 assert np.array_equal(out, ref, equal_nan=True)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channels_last_max_pooling_keeps_nan_and_infinities_in_every_lane(dtype):
+    """Many channels (the vectorized select over 16 or 8 of them at a time, and a remainder): NaN, +inf and -inf
+    planted at scattered channels and positions; windows hanging over the edge (ceil_mode, padding)."""
+    from minicnn.kernels.pooling_numba import max_pool2d_cl
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 70, 9, 11)).astype(dtype)
+    for value in (np.nan, np.inf, -np.inf):
+        n, c, h, w = (rng.integers(0, s, 40) for s in x.shape)
+        x[n, c, h, w] = value
+    x[0, 5] = -np.inf  # a whole plane of -inf
+    for kw in ({"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+               {"kernel_size": 2, "stride": 1, "dilation": 2}):  # fmt: skip
+        args = [kw.get(k, d) for k, d in (("kernel_size", 1), ("stride", None), ("padding", 0), ("dilation", 1),
+                                           ("ceil_mode", False))]  # fmt: skip
+        spec = specs.pool2d("max_pool2d", x, *args)
+        got = max_pool2d_cl(F.to_channels_last(x), spec)
+        ref = torch.nn.functional.max_pool2d(torch.from_numpy(x), **kw).numpy()
+        assert np.array_equal(got, ref, equal_nan=True), kw
+
+
 def _steps(compiled, dtype, n=4):
     x, y = minicnn.datasets.load_digits("train")
     model = training.digits_cnn(generator=np.random.default_rng(0)).to(dtype)

@@ -78,7 +78,10 @@ def _stack_block(typingctx, like):
 
     def codegen(context, builder, signature, args):
         if pixels_per_block() == PIXELS_AVX512:  # a string attribute, which llvmlite's add() does not know: set's
-            set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+            try:  # (llvmlite's attribute set is a set subclass; should that change, the kernel is only slower)
+                set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+            except TypeError:
+                pass
         size = context.get_constant(numba.types.intp, PIXELS_AVX512 * BLOCK)
         return cgutils.alloca_once(builder, context.get_value_type(dtype), size=size)
 

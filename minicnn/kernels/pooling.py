@@ -144,7 +144,7 @@ def adaptive_pool2d_kernel(x, out_size, mode):
     """Adaptive average or max pooling (N, C, H, W) -> (N, C, OH, OW), with flat indices for max."""
     N, C, H, W = x.shape
     OH, OW = out_size
-    if mode == "avg" and H % OH == 0 and W % OW == 0:  # equal windows side by side: one mean over the blocks
+    if mode == "avg" and OH and OW and H % OH == 0 and W % OW == 0:  # equal windows side by side: one mean of blocks
         return x.reshape(N, C, OH, H // OH, OW, W // OW).mean(axis=(3, 5)), None  # (VGG16's 7x7 -> 7x7: a copy)
     (hs, he), (ws, we) = adaptive_bounds(H, OH), adaptive_bounds(W, OW)
     out = np.empty((N, C, OH, OW), dtype=x.dtype)

@@ -104,9 +104,9 @@ def share(fn, items) -> None:
     try:
         _quiet(worker, None)
     finally:
-        for helper in helpers:  # not started yet: no item is left for it, so it need not be waited for
-            helper.cancel()
-        concurrent.futures.wait(helpers)  # every thread has stopped before anything is raised or returned
+        # every thread that started has stopped before anything is raised or returned; a helper that has not started
+        # is cancelled (it will never run), not waited for
+        concurrent.futures.wait([helper for helper in helpers if not helper.cancel()])
     if failed:
         raise failed[0]
 
