@@ -110,11 +110,13 @@ def main() -> None:
                 run()  # untimed: after the other library
                 optimization.FusedConv.__call__ = timed if name == "minicnn" else original
                 recording["on"] = True
-                t = time.perf_counter()
-                run()
-                totals[name].append(time.perf_counter() - t)
-                recording["on"] = False
-                optimization.FusedConv.__call__ = original
+                try:
+                    t = time.perf_counter()
+                    run()
+                    totals[name].append(time.perf_counter() - t)
+                finally:
+                    recording["on"] = False
+                    optimization.FusedConv.__call__ = original
             print(f"pass {p + 1}/{args.passes}", file=sys.stderr, end="\r")
 
     ms = {k: {n: 1e3 * median(v) for n, v in d.items()} for k, d in

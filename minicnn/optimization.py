@@ -382,15 +382,13 @@ def _max_pool_cl(pool):
     layout) by its own forward."""
 
     def forward(x):
-        if type(x) is not np.ndarray or x.dtype not in (np.float32, np.float64) or pool.return_indices:
-            return NotImplemented
-        if not is_channels_last(x):
+        plain = type(x) is np.ndarray and x.dtype in (np.float32, np.float64) and is_channels_last(x)
+        if not plain or pool.return_indices:
             return NotImplemented
         from minicnn.kernels.pooling_numba import max_pool2d_cl
 
-        p = pool
-        return max_pool2d_cl(x, specs.pool2d("max_pool2d", x, p.kernel_size, p.stride, p.padding, p.dilation,
-                                             p.ceil_mode))  # fmt: skip
+        spec = specs.pool2d("max_pool2d", x, pool.kernel_size, pool.stride, pool.padding, pool.dilation, pool.ceil_mode)
+        return max_pool2d_cl(x, spec)
 
     return forward
 
