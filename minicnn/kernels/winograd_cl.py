@@ -19,8 +19,8 @@ any other algorithm; only the strides differ, and the next layer (pooling, anoth
 that layout without copying.
 
 Work is split into bands of tiles. Each band is transformed, multiplied and transformed back while its
-V and M (a few hundred KB) are still in cache; the machine's threads each take their share of the bands,
-running one-threaded BLAS, so that no thread ever waits for another (see ``conv2d_winograd_cl``).
+V and M (a few hundred KB) are still in cache; the machine's threads take the bands as the work goes,
+running one-threaded BLAS, so that no thread waits for another (see ``conv2d_winograd4_cl``).
 """
 
 from __future__ import annotations
@@ -195,9 +195,11 @@ def conv2d_winograd4_cl(x, packed: WinogradWeights, spec, epilogue=NO_EPILOGUE):
     -> (N, C_out, OH, OW), channels-last, with OH = H + top + bottom - 2, likewise OW. A layer with an infinite or
     NaN output (see ``output_transform``) is computed again by direct summation (``conv2d_im2col_cl``).
 
-    The tiles are cut into bands, one or more per thread; each thread takes its bands from start to
-    finish (input transform, 36 GEMMs with one-threaded BLAS, output transform), so the threads never wait
-    for each other. With few tiles (deep layers, batch 1), the threads share one band's 36 GEMMs instead.
+    The tiles are cut into equal bands of at most MAX_BAND_TILES, as many for every thread (VGG16's 784 tiles at
+    112x112 were 256 + 256 + 256 + 16, which left one thread 512 tiles and the other 272; now 4 x 196). Each thread
+    takes the next band when it is done with its last (``threads.share``: a thread slowed down or late to wake
+    leaves its bands to the others) and takes it from start to finish (input transform, 36 GEMMs with one-threaded
+    BLAS, output transform). With few tiles (deep layers, batch 1), the threads share one band's 36 GEMMs instead.
     """
     return _winograd_cl(x, packed, spec, epilogue, 4, input_transform, output_transform, MAX_BAND_TILES)
 
@@ -220,7 +222,8 @@ def _winograd_cl(x, packed, spec, epilogue, m, input_tf, output_tf, max_band):
     tiles_h, tiles_w = -(-OH // m), -(-OW // m)
     tiles = N * tiles_h * tiles_w
     workers = threads.count() if threads.blas_controllable() else 1
-    per_band = min(max_band, -(-tiles // workers))
+    bands = workers * -(-tiles // (workers * max_band))  # equal bands, as many for every thread
+    per_band = -(-tiles // bands)
 
     def band(tile0, T):  # tiles tile0 .. tile0+T-1, start to finish, in this thread's workspaces
         V = workspace(f"winograd F({m}) cl V", (t2, T, C_in), x.dtype)
@@ -233,11 +236,10 @@ def _winograd_cl(x, packed, spec, epilogue, m, input_tf, output_tf, max_band):
     if workers == 1:
         finite = all([band(s, min(per_band, tiles - s)) for s in starts])
     elif per_band >= MIN_BAND_TILES:
+        done = []  # (list.append is atomic)
         with threads.one_blas_thread():
-            shares = threads.parallel(
-                lambda k: [band(s, min(per_band, tiles - s)) for s in starts[k::workers]], range(workers)
-            )
-        finite = all(all(share) for share in shares)
+            threads.share(lambda s: done.append(band(s, min(per_band, tiles - s))), starts)
+        finite = all(done)
     else:  # few tiles: one band, its transforms shared out by tiles and its t2 GEMMs by position e
         V = workspace(f"winograd F({m}) cl V", (t2, tiles, C_in), x.dtype)  # (the calling thread's buffers)
         M = workspace(f"winograd F({m}) cl M", (t2, tiles, C_out), x.dtype)
