@@ -156,15 +156,20 @@ def test_winograd_falls_back_to_direct_sums_for_infinite_inputs(algorithm):
         assert not np.isnan(got).any()
 
 
-@pytest.mark.parametrize("threads, max_band, min_band", [(1, 256, 32), (2, 5, 2), (2, 256, 1000)])
-def test_winograd_channels_last_work_splits_agree(monkeypatch, threads, max_band, min_band):
-    """One thread; many bands over two threads (BLAS set to one thread); few tiles, GEMMs split by position."""
+@pytest.mark.parametrize(
+    "threads, max_band, min_band, shared_u_bytes",
+    [(1, 256, 32, 1 << 24), (2, 5, 2, 1 << 24), (2, 256, 1000, 1 << 24), (2, 256, 2, 0), (3, 4, 2, 1 << 24)],
+)
+def test_winograd_channels_last_work_splits_agree(monkeypatch, threads, max_band, min_band, shared_u_bytes):
+    """One thread; many bands over two or three threads (BLAS set to one thread); few tiles, or few for large
+    weights (SHARED_U_BYTES): GEMMs split by position."""
     from minicnn.kernels import threads as worker_threads
     from minicnn.kernels import winograd_cl
 
     monkeypatch.setattr(worker_threads, "count", lambda: threads)
     monkeypatch.setattr(winograd_cl, "MAX_BAND_TILES", max_band)
     monkeypatch.setattr(winograd_cl, "MIN_BAND_TILES", min_band)
+    monkeypatch.setattr(winograd_cl, "SHARED_U_BYTES", shared_u_bytes)
     x, w, b = make_array(11, (3, 7, 13, 10), np.float64), make_array(12, (4, 7, 3, 3), np.float64), np.arange(4.0)
     pads = (1, 1, 2, 0)  # (left, right, top, bottom)
     spec = spec_of(x, w, padding=pads, b=b)

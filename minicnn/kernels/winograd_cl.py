@@ -186,6 +186,14 @@ MAX_BAND_TILES = 256
 #: ResNet50's 128-channel 3x3 layers at 28x28, 25 tiles per thread, took 1.0 ms instead of 1.2 alone on a 2-core
 #: Xeon, and the forward pass 1-2% less.)
 MIN_BAND_TILES = 8
+#: Transformed weights U of at least this many bytes, and at most SHARED_U_MAX_TILES tiles per band: the threads share
+#: one band by position e as well, so that each reads its part of U instead of all of it. Every band reads the whole
+#: U: VGG16's 512-channel layers at 28x28 read 37.7 MB of it for a band of 25 tiles, from memory (a network's U does
+#: not stay in cache). Measured alone on the 2-core Zen 5 EPYC, alternate calls with three weights in turn: 0.88x the
+#: time of two bands at 37.7 MB, 0.93x at 16.8 MB (F(2x2), 512 channels at 14x14), 0.97x at 18.9 MB; with 2.4 MB
+#: (ResNet50's 128 channels at 28x28) bands were faster (the split 1.34x).
+SHARED_U_BYTES = 1 << 24
+SHARED_U_MAX_TILES = 64
 
 
 def conv2d_winograd4_cl(x, packed: WinogradWeights, spec, epilogue=NO_EPILOGUE):
@@ -199,7 +207,8 @@ def conv2d_winograd4_cl(x, packed: WinogradWeights, spec, epilogue=NO_EPILOGUE):
     112x112 were 256 + 256 + 256 + 16, which left one thread 512 tiles and the other 272; now 4 x 196). Each thread
     takes the next band when it is done with its last (``threads.share``: a thread slowed down or late to wake
     leaves its bands to the others) and takes it from start to finish (input transform, 36 GEMMs with one-threaded
-    BLAS, output transform). With few tiles (deep layers, batch 1), the threads share one band's 36 GEMMs instead.
+    BLAS, output transform). With few tiles (deep layers, batch 1; see MIN_BAND_TILES and SHARED_U_BYTES), the
+    threads share one band's 36 GEMMs instead.
     """
     return _winograd_cl(x, packed, spec, epilogue, 4, input_transform, output_transform, MAX_BAND_TILES)
 
@@ -235,12 +244,12 @@ def _winograd_cl(x, packed, spec, epilogue, m, input_tf, output_tf, max_band):
     starts = list(range(0, tiles, per_band))
     if workers == 1:
         finite = all([band(s, min(per_band, tiles - s)) for s in starts])
-    elif per_band >= MIN_BAND_TILES:
+    elif per_band >= MIN_BAND_TILES and (U.nbytes < SHARED_U_BYTES or per_band > SHARED_U_MAX_TILES):
         done = []  # (list.append is atomic)
         with threads.one_blas_thread():
             threads.share(lambda s: done.append(band(s, min(per_band, tiles - s))), starts)
         finite = all(done)
-    else:  # few tiles: one band, its transforms shared out by tiles and its t2 GEMMs by position e
+    else:  # few tiles, or few for large weights: one band, its transforms shared out by tiles, its GEMMs by position e
         V = workspace(f"winograd F({m}) cl V", (t2, tiles, C_in), x.dtype)  # (the calling thread's buffers)
         M = workspace(f"winograd F({m}) cl M", (t2, tiles, C_out), x.dtype)
         ranges = [(tiles * k // workers, tiles * (k + 1) // workers) for k in range(workers)]
