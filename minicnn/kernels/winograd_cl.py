@@ -179,8 +179,10 @@ def pack_cl(weight: np.ndarray) -> WinogradWeights:
     return WinogradWeights(kernel_transform(G4, weight, channels_last=True), weight)
 
 
-#: Most tiles in one band. A band's V and M (36 x tiles x channels) are reused from the thread's cache.
-MAX_BAND_TILES = 256
+#: Most tiles in one band. A band's V and M (36 x tiles x channels) are reused from the thread's cache. (256 before the
+#: bands were made equal: with equal bands, 128 measured 0.82x the time on VGG16's 64 -> 128 channel layer at 112x112,
+#: 0.95-0.97x on its 224x224 and 128-channel 112x112 ones, the same elsewhere; alone, alternate calls, Zen 5 EPYC.)
+MAX_BAND_TILES = 128
 #: Fewer tiles than this per thread (deep layers at batch 1): the GEMMs are split by position e instead. (A band of
 #: 8 to 31 tiles per thread, start to finish, needs one hand-off to the threads where the split needs three:
 #: ResNet50's 128-channel 3x3 layers at 28x28, 25 tiles per thread, took 1.0 ms instead of 1.2 alone on a 2-core
@@ -204,7 +206,7 @@ def conv2d_winograd4_cl(x, packed: WinogradWeights, spec, epilogue=NO_EPILOGUE):
     NaN output (see ``output_transform``) is computed again by direct summation (``conv2d_im2col_cl``).
 
     The tiles are cut into equal bands of at most MAX_BAND_TILES, as many for every thread (VGG16's 784 tiles at
-    112x112 were 256 + 256 + 256 + 16, which left one thread 512 tiles and the other 272; now 4 x 196). Each thread
+    112x112 were 256 + 256 + 256 + 16, which left one thread 512 tiles and the other 272; now 8 x 98). Each thread
     takes the next band when it is done with its last (``threads.share``: a thread slowed down or late to wake
     leaves its bands to the others) and takes it from start to finish (input transform, 36 GEMMs with one-threaded
     BLAS, output transform). With few tiles (deep layers, batch 1; see MIN_BAND_TILES and SHARED_U_BYTES), the
