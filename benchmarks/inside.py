@@ -8,7 +8,8 @@ Alone, a layer keeps its weights and its input in the caches from one call to th
 other layers evict them, and the per-layer table of run.py (warm) and these numbers differ (docs/performance.md).
 Here the whole network runs, torch and minicnn in alternate passes in one process (same threads, same settings as
 run.py), and every convolution is timed where it is: minicnn's ``FusedConv`` calls (the convolution with its folded
-batch norm, ReLU and residual in the epilogue, and the layout it needs) and torch's ``Conv2d`` modules, between
+batch norm, ReLU and residual in the epilogue, the layout it needs, and for VGG16's layers before a pooling that
+pooling, which a Winograd kernel does in its output transform) and torch's ``Conv2d`` modules, between
 forward hooks, in eager NCHW and in channels-last (torch's batch norms and ReLUs are apart: their time is in the
 *rest* line). Medians over the passes; the table is sorted by what minicnn loses, and says which kernel ran
 (``minicnn.optimize.algorithms``). Random weights: the times do not depend on the values.

@@ -22,7 +22,11 @@ in evaluation mode on the CPU:
    (with ``example_input``, now; else at the first call), keeps the fastest, and prepacks its weights for it
    (Winograd's transformed kernels, GEMM columns) once.
 5. **Pool.** ``MaxPool2d`` runs a compiled kernel on the channels-last activations (``max_pool2d_cl``: one vector
-   of channels per tap, the same maxima), except under ``algorithm="default"``, which compiles nothing.
+   of channels per tap, the same maxima), except under ``algorithm="default"``, which compiles nothing. A
+   ``MaxPool2d(2, 2)`` right after a fused convolution (VGG16's) is done by that convolution when it runs Winograd:
+   each output tile is pooled in the output transform, so the full-size output is never written nor read back
+   (``winograd_cl.MAX_POOLED``; the same values). With another algorithm, or once the pooling's settings change, the
+   pooling module runs after the convolution.
 
 The model is optimized in place and returned (as ``ipex.optimize(..., inplace=True)``): the same classes, the same
 ``print`` and ``state_dict``. Values agree with the eager model within the tolerance of the algorithms chosen.
@@ -43,6 +47,7 @@ import numpy as np
 
 from minicnn import nn, specs
 from minicnn.functional import _autotune
+from minicnn.functional._args import silent_ieee
 from minicnn.functional.layout import is_channels_last, to_channels_last, to_memory_format
 from minicnn.kernels import Epilogue
 from minicnn.kernels.registry import check_name, resolve
@@ -157,8 +162,10 @@ class FusedConv:
     makes the ReLU a ReLU6), its weights folded, packed and its algorithm chosen per input shape, rebuilt whenever one
     of its arrays is replaced."""
 
-    def __init__(self, conv, bn=None, relu=False, algorithm="auto", cap=None):
+    def __init__(self, conv, bn=None, relu=False, algorithm="auto", cap=None, pool=None):
         self.conv, self.bn, self.relu, self.algorithm, self.cap = conv, bn, relu, algorithm, cap
+        self.pool = pool  # a MaxPool2d that follows (``_max_pool_2x2`` when fused), or None
+        self.pool_forward = None if pool is None else _max_pool_cl(pool)  # (its compiled forward, as for other pools)
         self.sources = None  # the arrays it was built from: a new one (assigned, loaded) means rebuild
         self.plans = {}  # (input shape, dtype) -> (ConvSpec, algorithm, packed weight)
         self.lock = threading.Lock()
@@ -202,6 +209,7 @@ class FusedConv:
             return False
         return self.bn is None or (not self.bn.training and x.ndim == 4 and self.bn.running_mean is not None)
 
+    @silent_ieee  # NaN and inf flow through silently, as in the eager F.conv2d and in torch
     def __call__(self, x, residual=None):
         with self.lock:
             if self.sources is None or any(a is not b for a, b in zip(self._arrays(), self.sources)):
@@ -210,13 +218,19 @@ class FusedConv:
             plan = self.plans.get(key)
             if plan is None:
                 plan = self.plans[key] = self._plan(x)
-        spec, algorithm, packed, bias = plan  # (the bias of the same build as the packed weight)
+        spec, algorithm, packed, bias, pooled = plan  # (the bias of the same build as the packed weight)
         x4 = x if x.ndim == 4 else x[None]
         residual = residual if residual is None or residual.ndim == 4 else residual[None]
         # the compiled one-pass epilogue, except under the default rule (NumPy only: nothing compiled, Numba not loaded)
         epilogue = Epilogue(bias, self.relu, residual, fast=self.algorithm != "default", cap=self.cap)
-        out = algorithm.run_packed(to_channels_last(x4), packed, spec, epilogue)
-        out = to_memory_format(out, channels_last=True)
+        if pooled is not None and _max_pool_2x2(self.pool):  # (its settings read at every call)
+            out = pooled(to_channels_last(x4), packed, spec, epilogue)  # the layer, then the pooling, in one kernel
+        else:
+            out = algorithm.run_packed(to_channels_last(x4), packed, spec, epilogue)
+            out = to_memory_format(out, channels_last=True)
+            if self.pool is not None:
+                pooled_out = self.pool_forward(out)
+                out = self.pool(out) if pooled_out is NotImplemented else pooled_out
         return out if x.ndim == 4 else out[0]
 
     def _plan(self, x):
@@ -227,7 +241,12 @@ class FusedConv:
         auto = self.algorithm == "auto"
         name = _autotune.choose(x4, self.weight, self.bias, spec, prepacked=True) if auto else self.algorithm
         algorithm = resolve(name, spec, channels_last=True)
-        return spec, algorithm, algorithm.prepack(self.weight), self.bias
+        pooled = None
+        if self.pool is not None and spec.OH >= 2 and spec.OW >= 2:  # (a smaller output: the pooling's own error)
+            from minicnn.kernels.winograd_cl import MAX_POOLED
+
+            pooled = MAX_POOLED.get(algorithm.name)
+        return spec, algorithm, algorithm.prepack(self.weight), self.bias, pooled
 
 
 def _plain(module) -> bool:
@@ -238,6 +257,16 @@ def _plain(module) -> bool:
 def _foldable_bn(m) -> bool:
     """A plain BatchNorm2d with running statistics (what folding into the convolution computes)."""
     return type(m) is nn.BatchNorm2d and m.track_running_stats and _plain(m)
+
+
+def _max_pool_2x2(m) -> bool:
+    """A plain ``MaxPool2d(2, 2)``: 2x2 windows, stride 2, no padding, dilation, ceil mode or indices (what a Winograd
+    kernel can pool in its output transform)."""
+    if type(m) is not nn.MaxPool2d or not _plain(m) or m.return_indices or m.ceil_mode:
+        return False
+    settings = (m.kernel_size, m.stride, m.padding, m.dilation)
+    return tuple(tuple(v) if isinstance(v, (tuple, list)) else (v, v) for v in settings) == ((2, 2), (2, 2), (0, 0),
+                                                                                            (1, 1))  # fmt: skip
 
 
 def _fusable_conv(m) -> bool:
@@ -291,10 +320,12 @@ def _sequential(seq, algorithm):
             bn = children[i + 1] if i + 1 < len(children) and _foldable_bn(children[i + 1]) else None
             j = i + 1 + (bn is not None)
             relu = j < len(children) and type(children[j]) is nn.ReLU and _plain(children[j])
-            group = FusedConv(m, bn, relu, algorithm)
+            k = j + relu  # a 2x2 max pooling next: the convolution pools (except under the default rule: no Winograd)
+            pool = children[k] if k < len(children) and algorithm != "default" and _max_pool_2x2(children[k]) else None
+            group = FusedConv(m, bn, relu, algorithm, pool=pool)
             steps.append(group)
-            fused += [m] + ([bn] if bn else []) + ([children[j]] if relu else [])
-            i = j + relu
+            fused += [m] + ([bn] if bn else []) + ([children[j]] if relu else []) + ([pool] if pool else [])
+            i = k + (pool is not None)
         else:
             steps.append(m)
             i += 1
@@ -460,7 +491,9 @@ def _fuse(model, algorithm):
         if _fusable_conv(m) and not getattr(m, "_fused_by_optimize", False):
             group = FusedConv(m, None, False, algorithm)
             _override(m, lambda x, g=group: g(x) if g.usable(x) else NotImplemented, [])
-        elif type(m) is nn.MaxPool2d and _plain(m) and algorithm != "default":  # (the default rule compiles nothing)
+        elif type(m) is nn.MaxPool2d and _plain(m) and algorithm != "default" and not getattr(m, "_fused_by_optimize",
+                                                                                               False):  # fmt: skip
+            # (the default rule compiles nothing; a pooling fused into a convolution is run by it)
             _override(m, _max_pool_cl(m), [])
     if "forward" not in model.__dict__ or model.__dict__.get("_optimized"):  # (not a forward the user set)
         inner = model.__dict__.get("forward") or (lambda *args, **kw: type(model).forward(model, *args, **kw))

@@ -181,6 +181,49 @@ def test_winograd_channels_last_work_splits_agree(monkeypatch, threads, max_band
         assert got.transpose(0, 2, 3, 1).flags.c_contiguous
 
 
+@pytest.mark.parametrize(
+    "threads, max_band, min_band, shared_u_bytes", [(1, 256, 32, 1 << 24), (2, 5, 2, 1 << 24), (2, 256, 2, 0)]
+)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_winograd_cl_max_pool_is_the_layer_then_the_pooling(monkeypatch, threads, max_band, min_band, shared_u_bytes,
+                                                            dtype):  # fmt: skip
+    """The pooled output transforms (``conv2d_winograd4_cl_max_pool``, F(2x2)'s too; ``minicnn.optimize`` fuses a
+    MaxPool2d(2, 2) so): exactly ``max_pool2d_cl`` of the same kernel's output, odd sizes dropping the last row or
+    column as torch, ReLU or not, every way the work is split; a residual is refused; an infinite input gives torch's
+    infinities (the layer by direct summation, then the pooling)."""
+    from minicnn.kernels import threads as worker_threads
+    from minicnn.kernels import winograd_cl
+    from minicnn.kernels.pooling_numba import max_pool2d_cl
+
+    monkeypatch.setattr(worker_threads, "count", lambda: threads)
+    monkeypatch.setattr(winograd_cl, "MAX_BAND_TILES", max_band)
+    monkeypatch.setattr(winograd_cl, "MIN_BAND_TILES", min_band)
+    monkeypatch.setattr(winograd_cl, "SHARED_U_BYTES", shared_u_bytes)
+    pooling = winograd_cl.MAX_POOLED
+    pairs = [(winograd_cl.conv2d_winograd4_cl, pooling["winograd4_cl"], winograd_cl.pack_cl),
+             (winograd_cl.conv2d_winograd2_cl, pooling["winograd2_cl"], winograd_cl.pack_cl2)]  # fmt: skip
+    for shape in [(2, 5, 13, 11), (1, 6, 12, 12), (1, 3, 2, 3)]:
+        x, w = channels_last(make_array(21, shape, dtype)), make_array(22, (7, shape[1], 3, 3), dtype)
+        b = make_array(23, (7,), dtype)
+        spec = spec_of(x, w, padding=1, b=b)
+        for relu in (True, False):
+            for layer, pooled, pack in pairs:
+                full = layer(x, pack(w), spec, Epilogue(b, relu=relu))
+                ref = max_pool2d_cl(full, specs.pool2d("max_pool2d", full, 2, 2, 0, 1, False))
+                got = pooled(x, pack(w), spec, Epilogue(b, relu=relu))
+                assert got.shape == (shape[0], 7, shape[2] // 2, shape[3] // 2) and np.array_equal(got, ref)
+                assert got.transpose(0, 2, 3, 1).flags.c_contiguous
+    with pytest.raises(ValueError, match="bias and ReLU only"):
+        pairs[0][1](x, pairs[0][2](w), spec, Epilogue(b, residual=np.zeros(spec.out_shape, dtype)))
+    x = make_array(24, (1, 4, 12, 12), dtype)
+    x[0, 1, 5, 6] = np.inf
+    w = make_array(25, (4, 4, 3, 3), dtype)
+    ref = torch_op("max_pool2d", torch_op("conv2d", x, w, padding=1), 2, 2)
+    for _, pooled, pack in pairs:
+        got = pooled(channels_last(x), pack(w), spec_of(x, w, padding=1), NO_EPILOGUE)
+        assert np.array_equal(np.isinf(got), np.isinf(ref)) and np.isinf(got).any() and not np.isnan(got).any()
+
+
 def test_pointwise_cl_in_bands_equals_one_gemm(monkeypatch):
     """A 1x1 convolution of few input channels in bands over two threads, each band's epilogue (bias, residual,
     ReLU6) in cache: the numbers of one GEMM and one epilogue pass."""

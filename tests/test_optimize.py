@@ -4,6 +4,8 @@ And the eager path's promise: whatever is done to a weight between two calls, th
 arrays as they are (there is no cache to go stale).
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -83,6 +85,8 @@ def test_optimized_models_match_torchvision(name):
     assert minicnn.optimize(model, example_input=x) is model
     assert repr(model) == text and list(model.state_dict()) == keys  # the same model, as print shows it
     assert_close(model(x), ref, kind="auto", dtype=np.float32, scale=np.abs(ref).max())
+    convs = [name for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+    assert list(minicnn.optimize.algorithms(model)) == convs  # every one ran fused (none fell back to eager code)
 
 
 def test_optimized_efficientnet_matches_its_eager_self():
@@ -230,6 +234,55 @@ def test_optimize_pools_channels_last_activations_with_the_compiled_kernel_readi
     minicnn.optimize.unfreeze(fast.eval())
     fast(x)
     assert len(calls) == 2 and "forward" not in fast[2].__dict__
+
+
+@pytest.mark.parametrize("algorithm", ["winograd4_cl", "winograd2_cl", "im2col_cl"])
+def test_optimize_fuses_a_2x2_max_pooling_into_the_winograd_layer_before_it(monkeypatch, algorithm):
+    """Conv (+ ReLU) + MaxPool2d(2, 2) in a Sequential, as in VGG16: with a Winograd kernel the output transform pools
+    (exactly the values of the layer, then the pooling: odd sizes drop the last row and column, as torch); with another
+    kernel, once the pooling's settings change, or under the default rule, the pooling runs apart; an infinite input
+    is computed by direct summation; too small an output gets the pooling's own error."""
+    import copy
+
+    from minicnn import optimization
+    from minicnn.kernels import winograd_cl
+
+    calls = []
+    for name, kernel in list(winograd_cl.MAX_POOLED.items()):
+        monkeypatch.setitem(winograd_cl.MAX_POOLED, name, lambda *a, k=kernel: calls.append(1) or k(*a))
+    eager = nn.Sequential(nn.Conv2d(5, 8, 3, padding=1, generator=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(8, 6, 3, padding=1, generator=2), nn.MaxPool2d(2, 2)).eval()  # fmt: skip
+    fast = minicnn.optimize(copy.deepcopy(eager), algorithm=algorithm)
+    default = minicnn.optimize(copy.deepcopy(eager), algorithm="default")
+    x = make_array(3, (2, 5, 13, 11), np.float32)
+    ref, got = eager(x), fast(x)
+    kind = "direct" if algorithm == "im2col_cl" else algorithm.replace("_cl", "")
+    assert got.shape == ref.shape == (2, 6, 3, 2)
+    assert_close(got, ref.astype(np.float64), kind=kind, dtype=np.float32, scale=np.abs(ref).max())
+    assert len(calls) == (0 if algorithm == "im2col_cl" else 2)
+    monkeypatch.setattr(optimization, "_max_pool_2x2", lambda m: False)  # the same layers, the pooling apart
+    assert np.array_equal(fast(x), got) and len(calls) == (0 if algorithm == "im2col_cl" else 2)
+    monkeypatch.undo()
+    assert optimization._fused_convs[default[0]].pool is None
+    assert_close(default(x), ref.astype(np.float64), kind="direct", dtype=np.float32, scale=np.abs(ref).max())
+    x[1, 2, 6, 4] = np.inf  # Winograd turns it into NaN (inf - inf): that layer is computed again by direct summation
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # silently, as the eager model and torch
+        ref, got = eager(x), fast(x)
+    for special in (np.isinf, np.isnan):  # (the second layer meets +inf and -inf: NaN where they add up, as in torch)
+        assert np.array_equal(special(got), special(ref)) and not special(got[0]).any()
+    assert not np.isfinite(got[1]).all()
+    assert_close(got[0], ref[0].astype(np.float64), kind=kind, dtype=np.float32, scale=np.abs(ref[0]).max())
+    for m in (eager, fast):
+        m[2].kernel_size, m[2].stride, m[2].padding = 3, 2, 1  # no longer a 2x2 pooling: it runs apart
+    x = make_array(4, (1, 5, 12, 12), np.float32)
+    ref = eager(x)
+    assert_close(fast(x), ref.astype(np.float64), kind=kind, dtype=np.float32, scale=np.abs(ref).max())
+    with pytest.raises(ValueError) as eager_error:
+        eager(make_array(5, (1, 5, 3, 1), np.float32))
+    with pytest.raises(ValueError) as fast_error:
+        fast(make_array(5, (1, 5, 3, 1), np.float32))
+    assert str(fast_error.value) == str(eager_error.value)
 
 
 def test_optimize_refuses_what_is_not_a_module():

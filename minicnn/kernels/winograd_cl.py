@@ -174,6 +174,43 @@ def output_transform(M, bias, relu, tiles_h, tiles_w, tile0, T, out, at):
     return nonfinite == 0
 
 
+@njit(nogil=True, cache=True)
+def output_transform_max_pool(M, bias, relu, tiles_h, tiles_w, tile0, T, out, at):
+    """``output_transform`` followed by max pooling over 2x2 windows with stride 2 (the ``MaxPool2d(2, 2)`` after
+    VGG16's layers, fused by ``minicnn.optimize``): each 4x4 block of sums gives a 2x2 block of maxima, and only those
+    are written, out[n, 2i + a, 2j + b, :] for tile (i, j). The bias and ReLU come after the maximum: adding the same
+    number and clamping at zero keep the order of floats, so the results are those of the layer, then the pooling.
+
+    Shape: M (36, >= at + T, C_out); out (N, OH // 2, OW // 2, C_out) C-contiguous (floor, as torch: a last odd row or
+    column of the layer's output is dropped). Returns False if a pooled window holds an infinite or NaN sum (the
+    caller then computes the layer another way, as for ``output_transform``).
+    """
+    N, PH, PW, K = out.shape
+    tmp = np.empty((4, 6, K), out.dtype)  # A^T M
+    y = np.empty((4, 4, K), out.dtype)  # A^T M A
+    zero = out.dtype.type(0)
+    nonfinite = 0
+    per_image = tiles_h * tiles_w
+    for tt in range(at, at + T):  # row tt of M holds tile tile0 + tt - at
+        tile = tile0 + tt - at
+        n, r = tile // per_image, tile % per_image
+        p0, q0 = (r // tiles_w) * 2, (r % tiles_w) * 2  # the tile's first pooled row and column
+        for j in range(6):
+            _apply_at(M, j, 6, tt, 0, tmp, 0, 1, j, 0)
+        for a in range(4):
+            _apply_at(tmp, a, 0, 0, 1, y, a, 0, 0, 1)
+        for i in range(min(2, PH - p0)):
+            for j in range(min(2, PW - q0)):
+                for k in range(K):
+                    y0, y1 = y[2 * i, 2 * j, k], y[2 * i, 2 * j + 1, k]
+                    y2, y3 = y[2 * i + 1, 2 * j, k], y[2 * i + 1, 2 * j + 1, k]
+                    total = y0 + y1 + y2 + y3  # infinite or NaN if one of them is
+                    v = max(max(y0, y1), max(y2, y3)) + bias[k]
+                    nonfinite |= (total - total != 0) | (v - v != 0)
+                    out[n, p0 + i, q0 + j, k] = max(v, zero) if relu else v
+    return nonfinite == 0
+
+
 def pack_cl(weight: np.ndarray) -> WinogradWeights:
     """U = G g G^T for every (co, ci), laid out for ``V @ U``: (C_out, C_in, 3, 3) -> (36, C_in, C_out)."""
     return WinogradWeights(kernel_transform(G4, weight, channels_last=True), weight)
@@ -215,16 +252,28 @@ def conv2d_winograd4_cl(x, packed: WinogradWeights, spec, epilogue=NO_EPILOGUE):
     return _winograd_cl(x, packed, spec, epilogue, 4, input_transform, output_transform, MAX_BAND_TILES)
 
 
-def _winograd_cl(x, packed, spec, epilogue, m, input_tf, output_tf, max_band):
+def conv2d_winograd4_cl_max_pool(x, packed: WinogradWeights, spec, epilogue=NO_EPILOGUE):
+    """``conv2d_winograd4_cl`` then ``F.max_pool2d(out, 2, 2)``, the pooling done in the output transform: the layer's
+    full-size output is never written nor read back (``minicnn.optimize`` fuses a ``MaxPool2d(2, 2)`` that follows a
+    layer run by Winograd). The epilogue: bias and ReLU only.
+
+    Shape: as ``conv2d_winograd4_cl``, then (N, C_out, OH // 2, OW // 2), channels-last.
+    """
+    return _winograd_cl(x, packed, spec, epilogue, 4, input_transform, output_transform_max_pool, MAX_BAND_TILES, True)
+
+
+def _winograd_cl(x, packed, spec, epilogue, m, input_tf, output_tf, max_band, pooled=False):
     """F(m x m, 3 x 3) on channels-last tiles (t = m + 2): what ``conv2d_winograd4_cl`` and ``conv2d_winograd2_cl``
     share; ``input_tf`` and ``output_tf`` are the compiled transforms of that m, ``max_band`` the most tiles a band
-    holds."""
+    holds. ``pooled``: ``output_tf`` max-pools over 2x2 windows (``conv2d_winograd4_cl_max_pool``)."""
     N, C_in, H, W = x.shape
     C_out, t2 = spec.C_out, (m + 2) ** 2  # t2: the positions e of a tile, one GEMM each
     pT, pB, pL, pR = spec.pads
     OH, OW = spec.OH, spec.OW
     x_cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # (N, H, W, C_in): no copy if already channels-last
-    out_cl = np.empty((N, OH, OW, C_out), dtype=x.dtype)
+    if pooled and (epilogue.residual is not None or epilogue.cap is not None):
+        raise ValueError("a pooled Winograd layer takes a bias and ReLU only")
+    out_cl = np.empty((N, OH // 2, OW // 2, C_out) if pooled else (N, OH, OW, C_out), dtype=x.dtype)
     if out_cl.size == 0:
         return out_cl.transpose(0, 3, 1, 2)
     U = packed.U  # (t2, C_in, C_out)
@@ -266,7 +315,13 @@ def _winograd_cl(x, packed, spec, epilogue, m, input_tf, output_tf, max_band):
     if not finite:
         from minicnn.kernels.conv_im2col import conv2d_im2col_cl, weight_cols
 
-        return conv2d_im2col_cl(x, weight_cols(packed.weight), spec, epilogue)
+        out = conv2d_im2col_cl(x, weight_cols(packed.weight), spec, epilogue)
+        if pooled:
+            from minicnn import specs
+            from minicnn.kernels.pooling_numba import max_pool2d_cl
+
+            out = max_pool2d_cl(out, specs.pool2d("max_pool2d", out, 2, 2, 0, 1, False))
+        return out
     out = out_cl.transpose(0, 3, 1, 2)
     if epilogue.residual is not None or epilogue.cap is not None:  # the rest of the epilogue, if there is a rest
         finish(out, epilogue._replace(bias=None, relu=epilogue.relu and epilogue.residual is not None))
@@ -344,6 +399,38 @@ def output_transform2(M, bias, relu, tiles_h, tiles_w, tile0, T, out, at):
     return nonfinite == 0
 
 
+@njit(nogil=True, cache=True)
+def output_transform2_max_pool(M, bias, relu, tiles_h, tiles_w, tile0, T, out, at):
+    """F(2x2, 3x3)'s ``output_transform2`` followed by max pooling over 2x2 windows with stride 2: each 2x2 block of
+    outputs is one window, so tile (i, j) gives out[n, i, j, :], bias and ReLU after the maximum (as in
+    ``output_transform_max_pool``). Shape: M (16, >= at + T, C_out); out (N, OH // 2, OW // 2, C_out) C-contiguous (a
+    last odd row or column of tiles dropped). Returns False if a window holds an infinite or NaN sum."""
+    N, PH, PW, K = out.shape
+    s = np.empty((2, 4, K), out.dtype)  # A^T M
+    zero = out.dtype.type(0)
+    nonfinite = 0
+    per_image = tiles_h * tiles_w
+    for tt in range(at, at + T):  # row tt of M holds tile tile0 + tt - at
+        tile = tile0 + tt - at
+        n, r = tile // per_image, tile % per_image
+        i, j = r // tiles_w, r % tiles_w
+        if i >= PH or j >= PW:
+            continue
+        for c in range(4):  # A^T down each column c: rows 0..3 of M are positions 4*i + c
+            for k in range(K):
+                s[0, c, k] = M[c, tt, k] + M[4 + c, tt, k] + M[8 + c, tt, k]
+            for k in range(K):
+                s[1, c, k] = M[4 + c, tt, k] - M[8 + c, tt, k] - M[12 + c, tt, k]
+        for k in range(K):
+            y0, y1 = s[0, 0, k] + s[0, 1, k] + s[0, 2, k], s[0, 1, k] - s[0, 2, k] - s[0, 3, k]
+            y2, y3 = s[1, 0, k] + s[1, 1, k] + s[1, 2, k], s[1, 1, k] - s[1, 2, k] - s[1, 3, k]
+            total = y0 + y1 + y2 + y3  # infinite or NaN if one of them is
+            v = max(max(y0, y1), max(y2, y3)) + bias[k]
+            nonfinite |= (total - total != 0) | (v - v != 0)
+            out[n, i, j, k] = max(v, zero) if relu else v
+    return nonfinite == 0
+
+
 def pack_cl2(weight: np.ndarray) -> WinogradWeights:
     """F(2x2, 3x3)'s U = G g G^T laid out for ``V @ U``: (C_out, C_in, 3, 3) -> (16, C_in, C_out)."""
     return WinogradWeights(kernel_transform(G2, weight, channels_last=True), weight)
@@ -359,3 +446,14 @@ def conv2d_winograd2_cl(x, packed: WinogradWeights, spec, epilogue=NO_EPILOGUE):
     """
     max_band = MAX_BAND_TILES * 36 // 16  # as many numbers in V and M as F(4x4)'s bands
     return _winograd_cl(x, packed, spec, epilogue, 2, input_transform2, output_transform2, max_band)
+
+
+def conv2d_winograd2_cl_max_pool(x, packed: WinogradWeights, spec, epilogue=NO_EPILOGUE):
+    """``conv2d_winograd2_cl`` then ``F.max_pool2d(out, 2, 2)`` in the output transform (as
+    ``conv2d_winograd4_cl_max_pool``): VGG16's last layer and pooling, at 14x14."""
+    max_band = MAX_BAND_TILES * 36 // 16
+    return _winograd_cl(x, packed, spec, epilogue, 2, input_transform2, output_transform2_max_pool, max_band, True)
+
+
+#: The algorithms whose kernels can max-pool over 2x2 windows in their output transform, and those kernels.
+MAX_POOLED = {"winograd4_cl": conv2d_winograd4_cl_max_pool, "winograd2_cl": conv2d_winograd2_cl_max_pool}
