@@ -142,6 +142,15 @@ def input_transform(x, pT, pL, tiles_h, tiles_w, tile0, T, V, at):
             _apply_bt(tmp, i, 0, 0, 1, V, 6 * i, 1, tt, 0)
 
 
+@njit(inline="always")
+def _tile_outputs(M, tt, tmp, y):
+    """y = A^T M A (4 x 4 x C_out) for the tile in row tt of M (36, tiles, C_out); tmp (4, 6, C_out) holds A^T M."""
+    for j in range(6):  # A^T down each column j: tmp[a, j] = sum_i AT[a, i] M[6i + j]
+        _apply_at(M, j, 6, tt, 0, tmp, 0, 1, j, 0)
+    for a in range(4):  # then A across each row a: y[a, b] = sum_j AT[b, j] tmp[a, j]
+        _apply_at(tmp, a, 0, 0, 1, y, a, 0, 0, 1)
+
+
 @njit(nogil=True, cache=True)
 def output_transform(M, bias, relu, tiles_h, tiles_w, tile0, T, out, at):
     """out[n, 4i + a, 4j + b, :] = (A^T M A)[a, b] + bias for tiles tile0 .. tile0+T-1 (rows at .. at+T-1 of M, as in
@@ -161,10 +170,7 @@ def output_transform(M, bias, relu, tiles_h, tiles_w, tile0, T, out, at):
         tile = tile0 + tt - at
         n, r = tile // per_image, tile % per_image
         h0, w0 = (r // tiles_w) * 4, (r % tiles_w) * 4
-        for j in range(6):  # A^T down each column j: tmp[a, j] = sum_i AT[a, i] M[6i + j]
-            _apply_at(M, j, 6, tt, 0, tmp, 0, 1, j, 0)
-        for a in range(4):  # then A across each row a: y[a, b] = sum_j AT[b, j] tmp[a, j]
-            _apply_at(tmp, a, 0, 0, 1, y, a, 0, 0, 1)
+        _tile_outputs(M, tt, tmp, y)
         for a in range(min(4, OH - h0)):  # plus bias (and ReLU), clipped at the bottom and right edges
             for b in range(min(4, OW - w0)):
                 for k in range(K):
@@ -195,10 +201,7 @@ def output_transform_max_pool(M, bias, relu, tiles_h, tiles_w, tile0, T, out, at
         tile = tile0 + tt - at
         n, r = tile // per_image, tile % per_image
         p0, q0 = (r // tiles_w) * 2, (r % tiles_w) * 2  # the tile's first pooled row and column
-        for j in range(6):
-            _apply_at(M, j, 6, tt, 0, tmp, 0, 1, j, 0)
-        for a in range(4):
-            _apply_at(tmp, a, 0, 0, 1, y, a, 0, 0, 1)
+        _tile_outputs(M, tt, tmp, y)
         for i in range(min(2, PH - p0)):
             for j in range(min(2, PW - q0)):
                 for k in range(K):
