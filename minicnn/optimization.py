@@ -25,8 +25,9 @@ in evaluation mode on the CPU:
    of channels per tap, the same maxima), except under ``algorithm="default"``, which compiles nothing. A
    ``MaxPool2d(2, 2)`` right after a fused convolution (VGG16's) is done by that convolution when it runs Winograd:
    each output tile is pooled in the output transform, so the full-size output is never written nor read back
-   (``winograd_cl.MAX_POOLED``; the same values). With another algorithm, or once the pooling's settings change, the
-   pooling module runs after the convolution.
+   (``winograd_cl.MAX_POOLED``; the same values). With another algorithm, once the pooling's settings change, or
+   with hooks or a forward of its own on it, the pooling runs after the convolution as its module would (its hooks
+   see what torch's would); it is checked at every call, and stays free to have hooks.
 
 The model is optimized in place and returned (as ``ipex.optimize(..., inplace=True)``): the same classes, the same
 ``print`` and ``state_dict``. Values agree with the eager model within the tolerance of the algorithms chosen.
@@ -155,19 +156,25 @@ def _freeze_arrays(model):
 #: is replaced by the one that runs), for ``algorithms(model)``. Kept beside the modules, not in them: copies and
 #: pickles of a model stay plain.
 _fused_convs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: The poolings a FusedConv applies (``FusedConv.pool``): left without an override of their own, which would make them
+#: look unplain to it.
+_pools_in_convs: weakref.WeakSet = weakref.WeakSet()
 
 
 class FusedConv:
     """``relu(bn(conv(x)) + residual)`` as one convolution (``bn``, ``relu``, the residual optional; ``cap=6.0``
     makes the ReLU a ReLU6), its weights folded, packed and its algorithm chosen per input shape, rebuilt whenever one
-    of its arrays is replaced."""
+    of its arrays is replaced. ``pool``: a ``MaxPool2d`` that follows, applied to the output (in Winograd's output
+    transform while it is a plain 2x2 pooling, else as its module would)."""
 
     def __init__(self, conv, bn=None, relu=False, algorithm="auto", cap=None, pool=None):
         self.conv, self.bn, self.relu, self.algorithm, self.cap = conv, bn, relu, algorithm, cap
         self.pool = pool  # a MaxPool2d that follows (``_max_pool_2x2`` when fused), or None
         self.pool_forward = None if pool is None else _max_pool_cl(pool)  # (its compiled forward, as for other pools)
+        if pool is not None:
+            _pools_in_convs.add(pool)
         self.sources = None  # the arrays it was built from: a new one (assigned, loaded) means rebuild
-        self.plans = {}  # (input shape, dtype) -> (ConvSpec, algorithm, packed weight)
+        self.plans = {}  # (input shape, dtype) -> (ConvSpec, algorithm, packed weight, bias, pooled kernel or None)
         self.lock = threading.Lock()
         _fused_convs[conv] = self
 
@@ -228,10 +235,12 @@ class FusedConv:
         else:
             out = algorithm.run_packed(to_channels_last(x4), packed, spec, epilogue)
             out = to_memory_format(out, channels_last=True)
-            if self.pool is not None:
-                pooled_out = self.pool_forward(out)
+            if self.pool is not None:  # the module's own forward and hooks if it has any, else its compiled forward
+                pooled_out = self.pool_forward(out) if _plain(self.pool) else NotImplemented
                 out = self.pool(out) if pooled_out is NotImplemented else pooled_out
-        return out if x.ndim == 4 else out[0]
+        if x.ndim == 4:
+            return out
+        return tuple(o[0] for o in out) if isinstance(out, tuple) else out[0]  # (a pooling's indices too)
 
     def _plan(self, x):
         c = self.conv
@@ -311,7 +320,8 @@ def _override(module, forward, fused_modules):
 
 
 def _sequential(seq, algorithm):
-    """A Sequential's runs of Conv2d (+ BatchNorm2d) (+ ReLU) fused; every other child called as it is."""
+    """A Sequential's runs of Conv2d (+ BatchNorm2d) (+ ReLU) (+ MaxPool2d(2, 2)) fused; every other child called as it
+    is."""
     children = list(seq._modules.values())
     steps, fused, i = [], [], 0
     while i < len(children):
@@ -324,7 +334,7 @@ def _sequential(seq, algorithm):
             pool = children[k] if k < len(children) and algorithm != "default" and _max_pool_2x2(children[k]) else None
             group = FusedConv(m, bn, relu, algorithm, pool=pool)
             steps.append(group)
-            fused += [m] + ([bn] if bn else []) + ([children[j]] if relu else []) + ([pool] if pool else [])
+            fused += [m] + ([bn] if bn else []) + ([children[j]] if relu else [])  # (the group checks its pooling)
             i = k + (pool is not None)
         else:
             steps.append(m)
@@ -491,10 +501,8 @@ def _fuse(model, algorithm):
         if _fusable_conv(m) and not getattr(m, "_fused_by_optimize", False):
             group = FusedConv(m, None, False, algorithm)
             _override(m, lambda x, g=group: g(x) if g.usable(x) else NotImplemented, [])
-        elif type(m) is nn.MaxPool2d and _plain(m) and algorithm != "default" and not getattr(m, "_fused_by_optimize",
-                                                                                               False):  # fmt: skip
-            # (the default rule compiles nothing; a pooling fused into a convolution is run by it)
-            _override(m, _max_pool_cl(m), [])
+        elif type(m) is nn.MaxPool2d and _plain(m) and algorithm != "default" and m not in _pools_in_convs:
+            _override(m, _max_pool_cl(m), [])  # (the default rule compiles nothing; a FusedConv runs its own pooling)
     if "forward" not in model.__dict__ or model.__dict__.get("_optimized"):  # (not a forward the user set)
         inner = model.__dict__.get("forward") or (lambda *args, **kw: type(model).forward(model, *args, **kw))
 
@@ -530,6 +538,7 @@ def unfreeze(model):
         if m.__dict__.pop("_optimized", False):
             m.__dict__.pop("forward", None)  # ours; a forward the user set stays
         m.__dict__.pop("_fused_by_optimize", None)
+        _pools_in_convs.discard(m)
         for table in (m._parameters, m._buffers):
             for name, a in table.items():
                 table[name] = _thaw(a)

@@ -275,9 +275,27 @@ def test_optimize_fuses_a_2x2_max_pooling_into_the_winograd_layer_before_it(monk
     assert_close(got[0], ref[0].astype(np.float64), kind=kind, dtype=np.float32, scale=np.abs(ref[0]).max())
     for m in (eager, fast):
         m[2].kernel_size, m[2].stride, m[2].padding = 3, 2, 1  # no longer a 2x2 pooling: it runs apart
-    x = make_array(4, (1, 5, 12, 12), np.float32)
-    ref = eager(x)
-    assert_close(fast(x), ref.astype(np.float64), kind=kind, dtype=np.float32, scale=np.abs(ref).max())
+    x, plans = make_array(4, (1, 5, 12, 12), np.float32), optimization._fused_convs[fast[0]].plans
+    ref, got = eager(x), fast(x)
+    assert_close(got, ref.astype(np.float64), kind=kind, dtype=np.float32, scale=np.abs(ref).max())
+    assert len(plans) == 2  # a plan for the new shape: the layer still ran fused, the pooling after it
+    seen = []  # a hook on the pooling, after optimize: it sees what torch's would (the layer's output, its own)
+    for m in (eager, fast):
+        m[2].kernel_size, m[2].stride, m[2].padding = 2, 2, 0
+        m[2].register_forward_hook(lambda module, inputs, output: seen.append((inputs[0].copy(), output.copy())))
+    ref, got = eager(x), fast(x)
+    assert_close(got, ref.astype(np.float64), kind=kind, dtype=np.float32, scale=np.abs(ref).max())
+    assert len(seen) == 2
+    for a, b in zip(seen[0], seen[1]):
+        assert a.shape == b.shape and np.allclose(a, b, atol=1e-4)
+    single = nn.Sequential(nn.Conv2d(5, 8, 3, padding=1, generator=1), nn.ReLU(), nn.MaxPool2d(2)).eval()
+    single_fast = minicnn.optimize(copy.deepcopy(single), algorithm=algorithm)
+    single_fast(x)
+    for m in (single, single_fast):
+        m[2].return_indices = True  # an unbatched input: the values and the indices, each without the batch axis
+    ref, got = single(x[0]), single_fast(x[0])
+    assert isinstance(got, tuple) and [a.shape for a in got] == [b.shape for b in ref] == [(8, 6, 6)] * 2
+    assert_close(got[0], ref[0].astype(np.float64), kind=kind, dtype=np.float32, scale=np.abs(ref[0]).max())
     with pytest.raises(ValueError) as eager_error:
         eager(make_array(5, (1, 5, 3, 1), np.float32))
     with pytest.raises(ValueError) as fast_error:

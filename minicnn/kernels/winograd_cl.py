@@ -223,7 +223,7 @@ def pack_cl(weight: np.ndarray) -> WinogradWeights:
 #: bands were made equal: with equal bands, 128 measured 0.82x the time on VGG16's 64 -> 128 channel layer at 112x112,
 #: 0.95-0.97x on its 224x224 and 128-channel 112x112 ones, the same elsewhere; alone, alternate calls, Zen 5 EPYC.)
 MAX_BAND_TILES = 128
-#: Fewer tiles than this per thread (deep layers at batch 1): the GEMMs are split by position e instead. (A band of
+#: Fewer tiles than this per band (deep layers at batch 1): the GEMMs are split by position e instead. (A band of
 #: 8 to 31 tiles per thread, start to finish, needs one hand-off to the threads where the split needs three:
 #: ResNet50's 128-channel 3x3 layers at 28x28, 25 tiles per thread, took 1.0 ms instead of 1.2 alone on a 2-core
 #: Xeon, and the forward pass 1-2% less.)
