@@ -247,7 +247,7 @@ def conv2d_winograd4_cl(x, packed: WinogradWeights, spec, epilogue=NO_EPILOGUE):
 
     The tiles are cut into equal bands of at most MAX_BAND_TILES, as many for every thread (VGG16's 784 tiles at
     112x112 were 256 + 256 + 256 + 16, which left one thread 512 tiles and the other 272; now 8 x 98). Each thread
-    takes the next band when it is done with its last (``threads.share``: a thread slowed down or late to wake
+    takes the next band when it is done with its last (``threads.parallel``: a thread slowed down or late to wake
     leaves its bands to the others) and takes it from start to finish (input transform, 36 GEMMs with one-threaded
     BLAS, output transform). With few tiles (deep layers, batch 1; see MIN_BAND_TILES and SHARED_U_BYTES), the
     threads share one band's 36 GEMMs instead.
@@ -269,13 +269,13 @@ def _winograd_cl(x, packed, spec, epilogue, m, input_tf, output_tf, max_band, po
     """F(m x m, 3 x 3) on channels-last tiles (t = m + 2): what ``conv2d_winograd4_cl`` and ``conv2d_winograd2_cl``
     share; ``input_tf`` and ``output_tf`` are the compiled transforms of that m, ``max_band`` the most tiles a band
     holds. ``pooled``: ``output_tf`` max-pools over 2x2 windows (``conv2d_winograd4_cl_max_pool``)."""
+    if pooled and (epilogue.residual is not None or epilogue.cap is not None):
+        raise ValueError("a pooled Winograd layer takes a bias and ReLU only")
     N, C_in, H, W = x.shape
     C_out, t2 = spec.C_out, (m + 2) ** 2  # t2: the positions e of a tile, one GEMM each
     pT, pB, pL, pR = spec.pads
     OH, OW = spec.OH, spec.OW
     x_cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # (N, H, W, C_in): no copy if already channels-last
-    if pooled and (epilogue.residual is not None or epilogue.cap is not None):
-        raise ValueError("a pooled Winograd layer takes a bias and ReLU only")
     out_cl = np.empty((N, OH // 2, OW // 2, C_out) if pooled else (N, OH, OW, C_out), dtype=x.dtype)
     if out_cl.size == 0:
         return out_cl.transpose(0, 3, 1, 2)
@@ -299,10 +299,8 @@ def _winograd_cl(x, packed, spec, epilogue, m, input_tf, output_tf, max_band, po
     if workers == 1:
         finite = all([band(s, min(per_band, tiles - s)) for s in starts])
     elif per_band >= MIN_BAND_TILES and (U.nbytes < SHARED_U_BYTES or per_band > SHARED_U_MAX_TILES):
-        done = []  # (list.append is atomic)
-        with threads.one_blas_thread():
-            threads.share(lambda s: done.append(band(s, min(per_band, tiles - s))), starts)
-        finite = all(done)
+        with threads.one_blas_thread():  # (parallel shares the bands out as the work goes)
+            finite = all(threads.parallel(lambda s: band(s, min(per_band, tiles - s)), starts))
     else:  # few tiles, or few for large weights: one band, its transforms shared out by tiles, its GEMMs by position e
         V = workspace(f"winograd F({m}) cl V", (t2, tiles, C_in), x.dtype)  # (the calling thread's buffers)
         M = workspace(f"winograd F({m}) cl M", (t2, tiles, C_out), x.dtype)
