@@ -409,12 +409,16 @@ def test_fused_epilogue_matches_numpy(monkeypatch):
     monkeypatch.setattr(one_pass, "PARALLEL_ELEMENTS", 64)
     for rows in (3, 45):  # 24 elements: the calling thread alone; 360 >= 64: rows shared out
         out, res = rng.standard_normal((rows, 8)), rng.standard_normal((rows, 8))
+        out[0, :5] = np.nan, np.inf, -np.inf, -0.0, 3.4e38  # special values pass as in NumPy (NaN stays NaN)
         bias = rng.standard_normal(8)
         expected = np.maximum(out + bias + res, 0)
         np.testing.assert_array_equal(epilogue(out.copy(), bias, res, relu=True), expected)
         np.testing.assert_array_equal(epilogue(out.copy(), None, None, relu=False), out)
         np.testing.assert_array_equal(epilogue(out.copy(), bias, relu=False), out + bias)
         np.testing.assert_array_equal(epilogue(out.copy(), bias, res, relu=True, cap=0.5), np.minimum(expected, 0.5))
+        out32, bias32 = out.astype(np.float32), bias.astype(np.float32)  # float32: 3.4e38 + bias may overflow
+        np.testing.assert_array_equal(epilogue(out32.copy(), bias32, None, relu=True, cap=np.float32(6)),
+                                      np.minimum(np.maximum(out32 + bias32, 0), 6))  # fmt: skip
         for fast in (False, True):  # finish_rows: NumPy or the compiled one-pass kernel, the same numbers
             np.testing.assert_array_equal(finish_rows(out.copy(), Epilogue(bias, True, None, fast), res), expected)
             np.testing.assert_array_equal(finish_rows(out.copy(), Epilogue(bias, True, None, fast, 0.5), res),

@@ -16,24 +16,26 @@ from minicnn.kernels import threads
 
 
 @njit(nogil=True, cache=True)
-def _epilogue_rows(out, bias, residual, use_residual, relu, cap, p0, p1):
-    """out[p0:p1] as in the module docstring. out, residual: (P, K) C-contiguous; bias: (K,) (zeros if none); cap:
-    the upper clamp (inf for none)."""
+def _epilogue_rows(out, bias, residual, use_residual, low, cap, p0, p1):
+    """out[p0:p1] as in the module docstring, one pass: each number is read, finished in a register and written once.
+    out, residual: (P, K) C-contiguous; bias: (K,) (zeros if none); low: 0 for ReLU, -inf for none; cap: the upper
+    clamp (inf for none).
+
+    (A second pass of ``out[p, k] = max(out[p, k], 0)`` over numbers already written is a store of the value it read
+    wherever it is positive: LLVM compiles it to masked stores (``vmaskmovps``), microcoded on AMD's Zen 3, where the
+    ReLU pass ran 8x slower than an addition: 0.73 ms for ResNet50's 56x56x256 outputs, 11.7 ms of its forward pass.)"""
     K = out.shape[1]
-    zero = out.dtype.type(0)
     for p in range(p0, p1):
         if use_residual:
             for k in range(K):
-                out[p, k] = (out[p, k] + bias[k]) + residual[p, k]  # the order of the unfused steps
+                v = (out[p, k] + bias[k]) + residual[p, k]  # the order of the unfused steps
+                v = low if v < low else v  # selects, not branches; a NaN stays NaN, as in NumPy and torch
+                out[p, k] = cap if v > cap else v
         else:
             for k in range(K):
-                out[p, k] += bias[k]
-        if relu:
-            for k in range(K):
-                out[p, k] = max(out[p, k], zero)  # (the value first: a NaN stays NaN, as in NumPy and torch)
-        if cap < np.inf:
-            for k in range(K):
-                out[p, k] = min(out[p, k], cap)
+                v = out[p, k] + bias[k]
+                v = low if v < low else v
+                out[p, k] = cap if v > cap else v
 
 
 #: Outputs smaller than this (elements) are done by the calling thread alone. The pass runs at memory speed (a
@@ -48,14 +50,15 @@ def epilogue(out2d, bias, residual2d=None, relu=False, cap=None):
     Returns out2d."""
     if bias is None and residual2d is None and not relu and cap is None:
         return out2d
+    low = out2d.dtype.type(0 if relu else -np.inf)
     top = out2d.dtype.type(np.inf if cap is None else cap)
     b = np.zeros(out2d.shape[1], out2d.dtype) if bias is None else np.ascontiguousarray(bias, dtype=out2d.dtype)
     res = out2d if residual2d is None else np.ascontiguousarray(residual2d, dtype=out2d.dtype)
     P = out2d.shape[0]
     n = threads.count() if out2d.size >= PARALLEL_ELEMENTS else 1
     if n == 1:
-        _epilogue_rows(out2d, b, res, residual2d is not None, relu, top, 0, P)
+        _epilogue_rows(out2d, b, res, residual2d is not None, low, top, 0, P)
     else:
         bounds = [(P * t // n, P * (t + 1) // n) for t in range(n)]
-        threads.parallel(lambda r: _epilogue_rows(out2d, b, res, residual2d is not None, relu, top, r[0], r[1]), bounds)
+        threads.parallel(lambda r: _epilogue_rows(out2d, b, res, residual2d is not None, low, top, r[0], r[1]), bounds)
     return out2d

@@ -116,9 +116,15 @@ def max_pool2d_backward_numba(grad_output, indices, input_shape):
 def _max_pool2d_cl_rows(x, KH, KW, sH, sW, pT, pL, dH, dW, out, r0, r1):
     """Output rows r0 .. r1-1 (of the N*OH rows) of ``out`` (N, OH, OW, C) from ``x`` (N, H, W, C), both
     C-contiguous. Taps outside the input are padding (-inf: they never win): each window's taps inside the input are
-    kh0 .. kh1-1 and kw0 .. kw1-1. A NaN wins, as in torch; the order of the taps cannot change a maximum."""
+    kh0 .. kh1-1 and kw0 .. kw1-1. A NaN wins, as in torch; the order of the taps cannot change a maximum.
+
+    The running maxima of a window's C channels go back and forth between the two rows of ``best``, each tap reading
+    one and writing the other. (Updated in place, ``o[c] = b if b > o[c] else o[c]`` stores the number it read
+    wherever the tap loses: LLVM compiles that to masked stores, microcoded on AMD's Zen 3: ResNet50's 3x3 pooling
+    took 1.08 ms against torch's 0.31.)"""
     N, H, W, C = x.shape
     OH, OW = out.shape[1], out.shape[2]
+    best = np.empty((2, C), x.dtype)
     for r in range(r0, r1):
         n, oh = r // OH, r % OH
         h0 = oh * sH - pT
@@ -130,13 +136,16 @@ def _max_pool2d_cl_rows(x, KH, KW, sH, sW, pT, pL, dH, dW, out, r0, r1):
             if kh0 >= kh1 or kw0 >= kw1:  # a window wholly in the padding
                 o[:] = -np.inf
                 continue
-            o[:] = x[n, h0 + kh0 * dH, w0 + kw0 * dW]
+            best[0] = x[n, h0 + kh0 * dH, w0 + kw0 * dW]
+            i = 0  # best[i]: the maxima so far
             for kh in range(kh0, kh1):
                 for kw in range(kw0, kw1):
-                    v = x[n, h0 + kh * dH, w0 + kw * dW]
-                    for c in range(C):  # selects, not branches: one vector instruction for 16 channels
-                        a, b = o[c], v[c]
-                        o[c] = b if (b > a) | (b != b) else a
+                    v, src, dst = x[n, h0 + kh * dH, w0 + kw * dW], best[i], best[1 - i]
+                    for c in range(C):  # selects, not branches: one vector instruction for 8 or 16 channels
+                        a, b = src[c], v[c]
+                        dst[c] = b if (b > a) | (b != b) else a
+                    i = 1 - i
+            o[:] = best[i]
 
 
 #: Poolings reading fewer numbers than this (output elements x taps) run on the calling thread alone: waking another

@@ -142,6 +142,7 @@ def _output_transform(M, AT, bias, relu, m, tiles_w, row0, rows, out, job0, job1
         n, co = job // C, job % C
         tmp = np.empty((m, t, tiles_w), dtype=out.dtype)  # A^T applied down the columns of each tile
         acc = np.empty(tiles_w, dtype=out.dtype)
+        zero = out.dtype.type(0)
         for r in range(rows):
             base = (n * rows + r) * tiles_w
             tmp[:, :, :] = 0.0
@@ -164,12 +165,10 @@ def _output_transform(M, AT, bias, relu, m, tiles_w, row0, rows, out, job0, job1
                         if coef != 0:
                             for tw in range(tiles_w):
                                 acc[tw] += coef * tmp[a, j, tw]
-                    if relu:
-                        for tw in range(tiles_w):
-                            acc[tw] = max(acc[tw], 0.0)
                     last = min(tiles_w, (OW - b + m - 1) // m)  # tiles whose column b is inside the image
                     for tw in range(last):
-                        out[n, co, h, tw * m + b] = acc[tw]
+                        v = acc[tw]
+                        out[n, co, h, tw * m + b] = (zero if v < zero else v) if relu else v  # a NaN stays NaN
 
 
 #: Tile rows transformed together: V and M for a band stay near the cache (a bounded workspace).
